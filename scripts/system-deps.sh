@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the system packages LEXO needs: Tesseract's language data (fra, eng, osd).
+# The Tesseract engine itself comes inside the tesserocr wheel; only its data is needed here.
+# Usage: scripts/system-deps.sh [--test]   (--test adds PostgreSQL for the test suite)
+set -euo pipefail
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+sudo_cmd=""
+if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
+
+if command -v apt-get >/dev/null 2>&1; then
+  pkgs=(tesseract-ocr-fra tesseract-ocr-eng tesseract-ocr-osd)
+  [ "$want_test" = 1 ] && pkgs+=(postgresql postgresql-contrib)
+  missing=()
+  for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    echo "Installing system packages: ${missing[*]}"
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}"
+  fi
+elif command -v brew >/dev/null 2>&1; then
+  brew list tesseract >/dev/null 2>&1 || brew install tesseract
+  brew list tesseract-lang >/dev/null 2>&1 || brew install tesseract-lang
+  if [ "$want_test" = 1 ]; then
+    brew list postgresql@16 >/dev/null 2>&1 || brew install postgresql@16
+  fi
+else
+  echo "No apt-get or brew found: install Tesseract's fra, eng and osd language data yourself" >&2
+  echo "and set LEXO_TESSDATA_DIR to the folder holding fra.traineddata." >&2
+fi

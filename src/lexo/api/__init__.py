@@ -1,0 +1,1 @@
+"""HTTP API (FastAPI). Built by :func:`lexo.api.app.create_app`."""

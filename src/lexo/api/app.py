@@ -1,0 +1,77 @@
+"""The FastAPI application factory.
+
+Importing this module must stay cheap: no ML library, no PIL, no pdfium (a test checks
+``sys.modules``). Models and engines load on first use, behind the runtime.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+
+from lexo import __version__
+from lexo.api import errors
+from lexo.api.deps import require_token
+from lexo.api.routes import documents, health, search, tasks
+from lexo.runtime import Runtime
+from lexo.settings import Settings
+
+log = logging.getLogger(__name__)
+
+UPLOAD_SLACK = 1024 * 1024  # multipart framing around the file itself
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    runtime: Runtime | None = None,
+    background: bool = False,
+) -> FastAPI:
+    """Build the app. ``background`` starts the embedded worker and inbox watcher."""
+    settings = settings or (runtime.settings if runtime else Settings())
+    runtime = runtime or Runtime(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime.prepare()
+        if background:
+            runtime.start_background(
+                worker=settings.embedded_worker, watcher=settings.watch_inbox
+            )
+        yield
+        runtime.close()
+
+    app = FastAPI(
+        title="LEXO",
+        version=__version__,
+        summary="Local-first assistant for administrative paperwork.",
+        lifespan=lifespan,
+        dependencies=[Depends(require_token)],
+    )
+    app.state.runtime = runtime
+    errors.install(app)
+
+    @app.middleware("http")
+    async def limit_upload(request: Request, call_next):  # type: ignore[no-untyped-def]
+        declared = request.headers.get("content-length")
+        if request.method == "POST" and declared and declared.isdigit():
+            if int(declared) > settings.max_upload_bytes + UPLOAD_SLACK:
+                return JSONResponse(
+                    {
+                        "error": {
+                            "code": "too_large",
+                            "message": f"The upload exceeds {settings.max_upload_mb} MiB.",
+                        }
+                    },
+                    status_code=413,
+                )
+        response: Response = await call_next(request)
+        return response
+
+    for module in (health, documents, search, tasks):
+        app.include_router(module.router)
+    return app

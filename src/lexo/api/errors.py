@@ -1,0 +1,32 @@
+"""The one place where LEXO errors become HTTP responses (JSON problem documents)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from lexo.errors import LexoError
+
+
+def problem(status: int, code: str, message: str, **extra: object) -> JSONResponse:
+    body: dict[str, object] = {"error": {"code": code, "message": message, **extra}}
+    return JSONResponse(body, status_code=status)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(LexoError)
+    async def lexo_error(_request: Request, exc: LexoError) -> JSONResponse:
+        return problem(exc.http_status, exc.code, exc.message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(exc.status_code, "http_error", str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [
+            {"loc": list(e.get("loc", ())), "message": e.get("msg", "")} for e in exc.errors()
+        ]
+        return problem(422, "invalid_request", "The request is not valid.", details=details)

@@ -1,0 +1,90 @@
+"""Documents: upload, list, read, download the original, delete."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Query, UploadFile, status
+from fastapi.responses import FileResponse
+
+from lexo.api.deps import RuntimeDep
+from lexo.api.schemas import DocumentList, DocumentOut, DocumentSummary, IngestOut, PageOut
+from lexo.document import DocumentStatus
+from lexo.errors import NotFoundError
+
+router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
+
+
+@router.post(
+    "",
+    response_model=IngestOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Upload a document (PDF, PNG, JPEG, TIFF); processing is queued",
+)
+def upload(
+    runtime: RuntimeDep,
+    file: Annotated[UploadFile, File(description="The document.")],
+) -> IngestOut:
+    result = runtime.intake.ingest_stream(file.file, file.filename or "document", source="upload")
+    return IngestOut(
+        id=result.document_id,
+        status=result.status,
+        task_id=result.task_id,
+        duplicate=result.duplicate,
+        original_name=result.original_name,
+        error=result.error,
+    )
+
+
+@router.get("", response_model=DocumentList, summary="List documents, newest first")
+def list_documents(
+    runtime: RuntimeDep,
+    status: Annotated[DocumentStatus | None, Query(description="Only this status.")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> DocumentList:
+    rows, total = runtime.repo.list_documents(
+        status=status.value if status else None, limit=limit, offset=offset
+    )
+    items = [DocumentSummary.model_validate(r) for r in rows]
+    return DocumentList(items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/{doc_id}", response_model=DocumentOut, summary="A document with its text per page")
+def get_document(doc_id: int, runtime: RuntimeDep) -> DocumentOut:
+    doc = _get(runtime, doc_id)
+    pages = [PageOut.model_validate(p) for p in doc.pop("pages")]
+    return DocumentOut.model_validate(
+        {
+            **doc,
+            "fields": doc["fields"] or {},
+            "timings": doc["timings"] or {},
+            "notes": doc["notes"] or [],
+            "text": "\f".join(p.text for p in pages),
+            "pages": pages,
+        }
+    )
+
+
+@router.get("/{doc_id}/original", summary="Download the original file, unchanged")
+def get_original(doc_id: int, runtime: RuntimeDep) -> FileResponse:
+    doc = _get(runtime, doc_id, with_pages=False)
+    path = runtime.originals.path_for(doc["sha256"], doc["mime"])
+    if not path.exists():
+        raise NotFoundError(f"The original of document {doc_id} is missing from the store.")
+    return FileResponse(path, media_type=doc["mime"], filename=doc["original_name"])
+
+
+@router.delete("/{doc_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a document")
+def delete_document(doc_id: int, runtime: RuntimeDep) -> None:
+    doc = runtime.repo.delete_document(doc_id)
+    if doc is None:
+        raise NotFoundError(f"No document {doc_id}.")
+    runtime.originals.delete(doc["sha256"], doc["mime"])
+
+
+def _get(runtime: Any, doc_id: int, *, with_pages: bool = True) -> dict[str, Any]:
+    doc: dict[str, Any] | None = runtime.repo.get_document(doc_id, with_pages=with_pages)
+    if doc is None:
+        raise NotFoundError(f"No document {doc_id}.")
+    return doc

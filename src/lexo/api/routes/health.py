@@ -1,0 +1,21 @@
+"""Health: cheap, never loads a model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from lexo.api.deps import RuntimeDep
+
+router = APIRouter(prefix="/api/v1/health", tags=["health"])
+
+
+@router.get("", summary="Database, queue, watcher, worker, version and uptime")
+def health(runtime: RuntimeDep) -> dict[str, Any]:
+    return runtime.health()
+
+
+@router.get("/ocr", summary="OCR engines: loaded or not (they load on first use)")
+def health_ocr(runtime: RuntimeDep) -> dict[str, Any]:
+    return runtime.ocr_health()

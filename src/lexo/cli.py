@@ -1,0 +1,264 @@
+"""The ``lexo`` command line. LEXO errors become exit codes here, and only here."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from lexo import __version__
+from lexo.errors import ExitCode, LexoError
+from lexo.settings import Settings
+
+app = typer.Typer(
+    name="lexo",
+    help="LEXO: reads, understands and files your administrative paperwork, locally.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+SUPPORTED_SUFFIXES = {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"}
+
+
+def _settings(**overrides: Any) -> Settings:
+    settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    return settings
+
+
+def _runtime(settings: Settings) -> Any:
+    from lexo.runtime import Runtime
+
+    runtime = Runtime(settings)
+    runtime.prepare()
+    return runtime
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (LEXO_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (LEXO_PORT).")] = None,
+    no_watch: Annotated[bool, typer.Option("--no-watch", help="Do not watch the inbox.")] = False,
+    no_worker: Annotated[bool, typer.Option("--no-worker", help="Run no worker here.")] = False,
+) -> None:
+    """Run the API, web page, inbox watcher and worker in one process."""
+    import uvicorn
+
+    from lexo.api.app import create_app
+
+    overrides: dict[str, Any] = {"host": host, "port": port}
+    if no_watch:
+        overrides["watch_inbox"] = False
+    if no_worker:
+        overrides["embedded_worker"] = False
+    settings = _settings(**overrides)
+    api = create_app(settings, background=True)
+    typer.echo(f"LEXO {__version__} on http://{settings.host}:{settings.port}/ ", err=True)
+    uvicorn.run(
+        api,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders.", exists=True)],
+    wait: Annotated[bool, typer.Option(help="Process here and wait for the result.")] = True,
+) -> None:
+    """File documents (folders are walked) and process them, with progress bars."""
+    from rich.progress import Progress
+
+    settings = _settings()
+    runtime = _runtime(settings)
+    files = list(_walk(paths))
+    results = []
+    with Progress(transient=False) as progress:
+        task = progress.add_task("Filing", total=len(files))
+        for path in files:
+            try:
+                results.append(runtime.intake.ingest_path(path, source="cli"))
+            except LexoError as exc:
+                progress.console.print(f"[red]✗ {path.name}: {exc.message}")
+            progress.advance(task)
+        if wait:
+            _process_queue(runtime, progress, {r.document_id for r in results})
+    _print_outcome(runtime, results)
+    runtime.close()
+
+
+def _process_queue(runtime: Any, progress: Any, doc_ids: set[int]) -> None:
+    worker = runtime.make_worker()
+    pending = [d for d in doc_ids if _status(runtime, d) in ("queued", "processing")]
+    task = progress.add_task("Reading", total=len(pending))
+    while pending and worker.run_once():
+        pending = [d for d in pending if _status(runtime, d) in ("queued", "processing")]
+        progress.update(task, completed=progress.tasks[task].total - len(pending))
+    progress.update(task, completed=progress.tasks[task].total)
+
+
+def _status(runtime: Any, doc_id: int) -> str | None:
+    doc = runtime.repo.get_document(doc_id, with_pages=False)
+    return doc["status"] if doc else None
+
+
+def _print_outcome(runtime: Any, results: list[Any]) -> None:
+    for r in results:
+        doc = runtime.repo.get_document(r.document_id, with_pages=False)
+        if doc is None:
+            continue
+        note = " (already filed)" if r.duplicate else ""
+        line = f"#{doc['id']} {doc['status']:<10} {doc['original_name']}{note}"
+        if doc["status"] == "failed":
+            line += f" — {doc['error']}"
+        typer.echo(line)
+
+
+def _walk(paths: list[Path]) -> Any:
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                hidden = any(p.startswith(".") for p in child.relative_to(path).parts)
+                if child.is_file() and not hidden and child.suffix.lower() in SUPPORTED_SUFFIXES:
+                    yield child
+        else:
+            yield path
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="Words to find.")],
+    limit: Annotated[int, typer.Option(min=1, max=100)] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Search filed documents (accent-insensitive, ranked)."""
+    runtime = _runtime(_settings())
+    hits = runtime.repo.search(query, limit=limit)
+    if as_json:
+        typer.echo(json.dumps({"query": query, "results": hits}, ensure_ascii=False, indent=2))
+    elif not hits:
+        typer.echo("No document matches.")
+    for hit in [] if as_json else hits:
+        snippet = re.sub(r"</?mark>", "*", hit["snippet"]).replace("\n", " ")
+        typer.echo(f"#{hit['document_id']} p.{hit['page']} {hit['original_name']}: {snippet}")
+    runtime.close()
+
+
+@app.command()
+def status() -> None:
+    """Documents by status, queue depth and the latest failures."""
+    runtime = _runtime(_settings())
+    counts = runtime.repo.status_counts()
+    depth = runtime.repo.queue_depth()
+    typer.echo("Documents: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "0"))
+    typer.echo(f"Queue: {depth['queued']} queued, {depth['running']} running")
+    failed, _ = runtime.repo.list_documents(status="failed", limit=5)
+    for doc in failed:
+        typer.echo(f"  failed #{doc['id']} {doc['original_name']}: {doc['error']}")
+    runtime.close()
+
+
+@app.command()
+def process(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="One document.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")] = False,
+) -> None:
+    """Read one document now, without the database, and print its text (or JSON)."""
+    from lexo.pipeline import Pipeline
+
+    settings = _settings()
+    pipeline = Pipeline(settings)
+    try:
+        result = pipeline.process_file(file)
+    finally:
+        pipeline.close()
+    if as_json:
+        typer.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+    else:
+        typer.echo(result.text)
+
+
+@app.command()
+def worker() -> None:
+    """Run a worker alone (beside 'lexo serve --no-worker', e.g. on PostgreSQL)."""
+    runtime = _runtime(_settings())
+    worker = runtime.make_worker()
+    worker.start()
+    typer.echo(f"Worker {worker.name} running; Ctrl-C to stop.", err=True)
+    try:
+        while worker.running:
+            time.sleep(30)
+            runtime.repo.requeue_interrupted(all_running=False)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        runtime.close()
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema."""
+    runtime = _runtime(_settings())
+    typer.echo(f"Database at revision {runtime.db.current_revision()}")
+    runtime.close()
+
+
+@app.command()
+def doctor() -> None:
+    """Print the effective configuration and check what LEXO needs."""
+    settings = _settings()
+    for key, value in settings.effective().items():
+        typer.echo(f"{key:<24} {value}")
+    problems = 0
+    tessdata = settings.resolve_tessdata()
+    langs = settings.ocr_languages.split("+")
+    missing = [lang for lang in langs if not tessdata or not (tessdata / f"{lang}.traineddata").exists()]
+    problems += _check("tesseract data", tessdata is not None and not missing, f"{tessdata} {missing or ''}")
+    runtime = _runtime(settings)
+    problems += _check("database", runtime.db.ping(), f"{runtime.db.dialect} rev {runtime.db.current_revision()}")
+    problems += _check("inbox", settings.inbox_dir.exists(), str(settings.inbox_dir))
+    runtime.close()
+    raise typer.Exit(ExitCode.CONFIG if problems else ExitCode.OK)
+
+
+def _check(name: str, ok: bool, detail: str) -> int:
+    typer.echo(f"[{'ok' if ok else 'FAIL'}] {name}: {detail}")
+    return 0 if ok else 1
+
+
+@app.command()
+def version() -> None:
+    """Print LEXO's version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    """Entry point: run the CLI, translating LEXO errors into messages and exit codes."""
+    try:
+        app(standalone_mode=False)
+    except LexoError as exc:
+        typer.echo(f"lexo: {exc.message}", err=True)
+        sys.exit(int(exc.exit_code))
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        sys.exit(130)
+    except Exception as exc:  # click usage errors and the like
+        from click.exceptions import ClickException
+
+        if isinstance(exc, ClickException):
+            exc.show()
+            sys.exit(ExitCode.USAGE)
+        raise

@@ -1,0 +1,92 @@
+"""One error hierarchy: each class carries its CLI exit code and HTTP status.
+
+Entry points translate these in exactly one place (``api/errors.py`` for HTTP, ``cli.py`` for the
+command line). Messages are written for the person using LEXO, in English; the web page
+translates by ``code``.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    ERROR = 1
+    USAGE = 2
+    BAD_INPUT = 3
+    NOT_FOUND = 4
+    MODEL_MISSING = 5
+    CONFIG = 6
+    DATABASE = 7
+    OCR = 8
+
+
+class LexoError(Exception):
+    """Base of every error LEXO raises on purpose."""
+
+    exit_code: ExitCode = ExitCode.ERROR
+    http_status: int = 500
+    code: str = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadInputError(LexoError):
+    """The file cannot be read as a document: corrupt, encrypted, empty, unsupported."""
+
+    exit_code = ExitCode.BAD_INPUT
+    http_status = 422
+    code = "bad_input"
+
+
+class UnsupportedFileError(BadInputError):
+    code = "unsupported_file"
+    http_status = 415
+
+
+class TooLargeError(BadInputError):
+    """Beyond a configured limit (upload size, pages, pixels)."""
+
+    code = "too_large"
+    http_status = 413
+
+
+class NotFoundError(LexoError):
+    exit_code = ExitCode.NOT_FOUND
+    http_status = 404
+    code = "not_found"
+
+
+class ConfigError(LexoError):
+    exit_code = ExitCode.CONFIG
+    http_status = 500
+    code = "config"
+
+
+class ModelMissingError(LexoError):
+    """A model or its data files are not where LEXO expects them. Never triggers a download."""
+
+    exit_code = ExitCode.MODEL_MISSING
+    http_status = 503
+    code = "model_missing"
+
+
+class OcrError(LexoError):
+    exit_code = ExitCode.OCR
+    http_status = 500
+    code = "ocr_failed"
+
+
+class DatabaseError(LexoError):
+    exit_code = ExitCode.DATABASE
+    http_status = 503
+    code = "database"
+
+
+class AuthError(LexoError):
+    exit_code = ExitCode.USAGE
+    http_status = 401
+    code = "unauthorized"

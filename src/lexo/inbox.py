@@ -1,0 +1,203 @@
+"""The inbox folder: files dropped there are taken in once their size is stable.
+
+After processing, a file moves to ``processed/`` (or ``failed/`` with a ``.reason.txt``)
+inside the inbox. A user's file is never deleted: it is moved only once LEXO holds its own
+read-only copy, and only if it still has the content that was filed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from lexo.errors import LexoError
+from lexo.intake import Intake
+from lexo.settings import Settings
+from lexo.store.repository import Repository
+
+log = logging.getLogger(__name__)
+
+PROCESSED = "processed"
+FAILED = "failed"
+TEMP_SUFFIXES = (".part", ".crdownload", ".tmp", ".partial", ".download", "~", ".swp")
+TICK_MS = 250
+
+
+class InboxWatcher:
+    """Watches ``settings.inbox_dir`` in a thread (watchfiles) and feeds :class:`Intake`."""
+
+    def __init__(self, settings: Settings, intake: Intake, repo: Repository) -> None:
+        self.settings = settings
+        self.root = settings.inbox_dir
+        self.intake = intake
+        self.repo = repo
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        # path -> (size, mtime_ns, first time seen with that size)
+        self._pending: dict[Path, tuple[int, int, float]] = {}
+        self.taken = 0
+        self.error: str | None = None
+
+    def start(self) -> None:
+        for sub in ("", PROCESSED, FAILED):
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="lexo-inbox", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "running": self.running,
+            "path": str(self.root),
+            "pending": len(self._pending),
+            "taken": self.taken,
+            "error": self.error,
+        }
+
+    # -- watching --------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        from watchfiles import Change, watch
+
+        try:
+            self.finalize_pending()
+            self.scan()
+            for changes in watch(
+                self.root,
+                stop_event=self._stop,
+                rust_timeout=TICK_MS,
+                yield_on_timeout=True,
+                debounce=TICK_MS,
+            ):
+                for change, raw in changes:
+                    if change != Change.deleted:
+                        self._observe(Path(raw))
+                self.take_stable()
+        except Exception as exc:
+            self.error = f"{type(exc).__name__}: {exc}"
+            log.exception("Inbox watcher stopped")
+
+    def scan(self) -> None:
+        """Consider every file already in the inbox (start-up, or files missed while down)."""
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            if Path(dirpath) == self.root:
+                dirnames[:] = [d for d in dirnames if d not in (PROCESSED, FAILED)]
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            for name in filenames:
+                self._observe(Path(dirpath) / name)
+
+    def _observe(self, path: Path) -> None:
+        if not self._eligible(path):
+            self._pending.pop(path, None)
+            return
+        try:
+            st = path.stat()
+        except OSError:
+            self._pending.pop(path, None)
+            return
+        known = self._pending.get(path)
+        if known is None or (known[0], known[1]) != (st.st_size, st.st_mtime_ns):
+            self._pending[path] = (st.st_size, st.st_mtime_ns, time.monotonic())
+
+    def _eligible(self, path: Path) -> bool:
+        try:
+            rel = path.relative_to(self.root)
+        except ValueError:
+            return False
+        parts = rel.parts
+        if not parts or parts[0] in (PROCESSED, FAILED):
+            return False
+        if any(p.startswith(".") for p in parts):
+            return False
+        return path.is_file() and not path.name.lower().endswith(TEMP_SUFFIXES)
+
+    def take_stable(self) -> None:
+        """Ingest every pending file whose size and mtime have not moved for long enough."""
+        now = time.monotonic()
+        for path, (size, mtime, since) in list(self._pending.items()):
+            self._observe(path)
+            current = self._pending.get(path)
+            if current is None or (current[0], current[1]) != (size, mtime):
+                continue
+            if now - since >= self.settings.inbox_stable_seconds:
+                del self._pending[path]
+                self._take(path)
+
+    def _take(self, path: Path) -> None:
+        try:
+            result = self.intake.ingest_path(path, source="inbox", inbox_path=path)
+        except LexoError as exc:
+            log.warning("Inbox file %s refused: %s", path.name, exc.message)
+            self._move(path, FAILED, exc.message)
+            return
+        self.taken += 1
+        if result.duplicate and result.status in ("done", "failed"):
+            # Same content as a document already filed: nothing to do but tidy the inbox.
+            reason = result.error if result.status == "failed" else None
+            self._move(path, PROCESSED if result.status == "done" else FAILED, reason)
+
+    # -- after processing ------------------------------------------------------------------
+
+    def finalize(self, doc: dict[str, Any]) -> None:
+        """Move a finished document's inbox file to processed/ or failed/."""
+        raw = doc.get("inbox_path")
+        if not raw or doc["status"] not in ("done", "failed"):
+            return
+        path = Path(raw)
+        if path.exists() and _sha256(path) == doc["sha256"]:
+            if doc["status"] == "done":
+                self._move(path, PROCESSED, None)
+            else:
+                self._move(path, FAILED, doc.get("error") or "unknown error")
+        self.repo.clear_inbox_path(int(doc["id"]))
+
+    def finalize_pending(self) -> None:
+        """Moves a crash interrupted between the database commit and the file move."""
+        for doc in self.repo.inbox_pending():
+            self.finalize(doc)
+
+    def _move(self, path: Path, folder: str, reason: str | None) -> None:
+        target_dir = self.root / folder
+        target_dir.mkdir(parents=True, exist_ok=True)
+        target = _free_name(target_dir / path.name)
+        try:
+            os.replace(path, target)
+        except OSError as exc:
+            log.warning("Could not move %s to %s/: %s", path, folder, exc)
+            return
+        if reason is not None:
+            Path(f"{target}.reason.txt").write_text(reason + "\n", encoding="utf-8")
+
+
+def _free_name(target: Path) -> Path:
+    if not target.exists():
+        return target
+    stem, suffix = target.stem, target.suffix
+    for i in range(1, 10_000):
+        candidate = target.with_name(f"{stem} ({i}){suffix}")
+        if not candidate.exists():
+            return candidate
+    return target.with_name(f"{stem}-{time.time_ns()}{suffix}")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1024 * 1024), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,143 @@
+"""Intake: a file becomes a stored original and a queued document, exactly once.
+
+The original is staged and hashed, its type sniffed from its bytes, then filed under its
+SHA-256. The same content twice is one document: a second copy is not processed again (unless
+the first one failed, in which case dropping it again means "try again").
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from lexo.document import DocumentStatus
+from lexo.errors import DatabaseError, UnsupportedFileError
+from lexo.readers.detect import sniff
+from lexo.settings import Settings
+from lexo.store.files import OriginalStore, Staged
+from lexo.store.repository import Repository
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    document_id: int
+    task_id: int | None
+    status: str
+    duplicate: bool
+    original_name: str
+    error: str | None = None
+
+
+class Intake:
+    """Files originals and queues their processing; ``notify`` wakes the worker after commit."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        repo: Repository,
+        originals: OriginalStore,
+        notify: Callable[[int], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.repo = repo
+        self.originals = originals
+        self.notify = notify or (lambda _job_id: None)
+
+    def ingest_path(
+        self,
+        path: Path,
+        *,
+        source: str = "cli",
+        inbox_path: Path | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> IngestResult:
+        staged = self.originals.stage_file(path, self.settings.max_upload_bytes)
+        return self._file(staged, path.name, source, inbox_path, options)
+
+    def ingest_stream(
+        self,
+        stream: BinaryIO,
+        name: str,
+        *,
+        source: str = "upload",
+        options: dict[str, Any] | None = None,
+    ) -> IngestResult:
+        staged = self.originals.stage_stream(stream, self.settings.max_upload_bytes)
+        return self._file(staged, safe_name(name), source, None, options)
+
+    def _file(
+        self,
+        staged: Staged,
+        name: str,
+        source: str,
+        inbox_path: Path | None,
+        options: dict[str, Any] | None,
+    ) -> IngestResult:
+        existing = self.repo.find_by_sha(staged.sha256)
+        if existing is not None:
+            self.originals.discard(staged)
+            return self._duplicate(existing, inbox_path, options)
+        error = None
+        try:
+            mime = sniff(staged.head)
+        except UnsupportedFileError as exc:
+            mime, error = "application/octet-stream", exc.message
+        self.originals.commit(staged, mime)
+        try:
+            doc_id, job_id = self.repo.create_document(
+                sha256=staged.sha256,
+                original_name=name,
+                mime=mime,
+                size_bytes=staged.size,
+                source=source,
+                inbox_path=str(inbox_path) if inbox_path else None,
+                options=options,
+                error=error,
+            )
+        except DatabaseError:
+            # Two intakes of the same content raced; the other one won the unique sha256.
+            existing = self.repo.find_by_sha(staged.sha256)
+            if existing is None:
+                raise
+            return self._duplicate(existing, inbox_path, options)
+        if job_id is not None:
+            self.notify(job_id)
+        status = DocumentStatus.FAILED if error else DocumentStatus.QUEUED
+        log.info("Filed %s as document %s (%s)", name, doc_id, status.value)
+        return IngestResult(doc_id, job_id, status.value, False, name, error)
+
+    def _duplicate(
+        self, existing: dict[str, Any], inbox_path: Path | None, options: dict[str, Any] | None
+    ) -> IngestResult:
+        doc_id = int(existing["id"])
+        if existing["status"] == DocumentStatus.FAILED.value and existing["mime"] != (
+            "application/octet-stream"
+        ):
+            job_id = self.repo.requeue_document(
+                doc_id, options=options, inbox_path=str(inbox_path) if inbox_path else None
+            )
+            self.notify(job_id)
+            log.info("Document %s had failed; its file came again, retrying", doc_id)
+            return IngestResult(
+                doc_id, job_id, DocumentStatus.QUEUED.value, True, existing["original_name"]
+            )
+        return IngestResult(
+            doc_id,
+            None,
+            existing["status"],
+            True,
+            existing["original_name"],
+            existing.get("error"),
+        )
+
+
+def safe_name(name: str) -> str:
+    """The base name of a client-supplied file name, for display only (never used as a path)."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    cleaned = "".join(ch for ch in base if ch.isprintable())
+    return cleaned[:255] or "document"

@@ -1,0 +1,131 @@
+"""Composition root: builds the database, store, intake, worker and watcher of one process.
+
+Entry points (API, CLI) build one :class:`Runtime` from :class:`Settings`. Nothing heavy happens
+in the constructor: the pipeline (and with it PIL, pdfium and, on first scan, Tesseract) is
+created on first use, so the API answers before any of it is imported.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from lexo import __version__
+from lexo.intake import Intake
+from lexo.settings import Settings
+from lexo.store.db import Database
+from lexo.store.files import OriginalStore
+from lexo.store.repository import Repository
+
+if TYPE_CHECKING:
+    from lexo.inbox import InboxWatcher
+    from lexo.jobs.local import LocalWorker
+    from lexo.pipeline import Pipeline
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.started = time.time()
+        self.db = Database(settings.database_url)
+        self.repo = Repository(self.db)
+        self.originals = OriginalStore(settings.data_dir)
+        self._pipeline: Pipeline | None = None
+        self._pipeline_lock = threading.Lock()
+        self.worker: LocalWorker | None = None
+        self.watcher: InboxWatcher | None = None
+        self.intake = Intake(settings, self.repo, self.originals, notify=self._notify)
+
+    # -- parts built on demand -------------------------------------------------------------
+
+    @property
+    def pipeline(self) -> Pipeline:
+        with self._pipeline_lock:
+            if self._pipeline is None:
+                from lexo.pipeline import Pipeline
+
+                self._pipeline = Pipeline(self.settings)
+            return self._pipeline
+
+    def make_worker(self) -> LocalWorker:
+        from lexo.jobs.local import LocalWorker
+
+        on_finished = self.watcher.finalize if self.watcher is not None else None
+        self.worker = LocalWorker(
+            self.settings,
+            self.repo,
+            self.originals,
+            lambda: self.pipeline,
+            on_finished=on_finished or self._finalize_inbox,
+        )
+        return self.worker
+
+    def _notify(self, job_id: int) -> None:
+        if self.worker is not None:
+            self.worker.notify(job_id)
+
+    def _finalize_inbox(self, doc: dict[str, Any]) -> None:
+        # Without a running watcher (e.g. 'lexo worker'), inbox files are still tidied.
+        if doc.get("inbox_path"):
+            from lexo.inbox import InboxWatcher
+
+            InboxWatcher(self.settings, self.intake, self.repo).finalize(doc)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Create folders and bring the schema up to date."""
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.db.migrate()
+        self.originals.clean_tmp()
+
+    def start_background(self, *, worker: bool, watcher: bool, embedded: bool = True) -> None:
+        """Start the worker and inbox watcher threads (``lexo serve``)."""
+        if worker:
+            # In the embedded server this process is the only worker: anything still marked
+            # running was interrupted by a crash or a kill and is resumed now.
+            requeued = self.repo.requeue_interrupted(all_running=embedded)
+            if requeued:
+                log.info("Resuming %d interrupted job(s)", requeued)
+        if watcher:
+            from lexo.inbox import InboxWatcher
+
+            self.watcher = InboxWatcher(self.settings, self.intake, self.repo)
+        if worker:
+            self.make_worker().start()
+        if self.watcher is not None:
+            self.watcher.start()
+
+    def close(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+        if self.worker is not None:
+            self.worker.stop()
+        if self._pipeline is not None:
+            self._pipeline.close()
+        self.db.close()
+
+    # -- health ----------------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        """Cheap summary: no model is loaded and nothing heavy is imported to answer."""
+        db_ok = self.db.ping()
+        depth = self.repo.queue_depth() if db_ok else None
+        ocr = self._pipeline.ocr_status() if self._pipeline is not None else None
+        return {
+            "status": "ok" if db_ok else "degraded",
+            "version": __version__,
+            "uptime_s": round(time.time() - self.started, 3),
+            "database": {"ok": db_ok, "backend": self.db.dialect},
+            "queue": depth,
+            "worker": self.worker.status() if self.worker else {"running": False},
+            "watcher": self.watcher.status() if self.watcher else {"running": False},
+            "ocr_engines_initialized": bool(ocr and ocr["ocr_engines_initialized"]),
+        }
+
+    def ocr_health(self) -> dict[str, Any]:
+        return self.pipeline.ocr_status()

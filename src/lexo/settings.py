@@ -1,0 +1,162 @@
+"""The one place configuration is read: ``LEXO_*`` environment variables and ``.env``.
+
+Build a :class:`Settings` once at the entry point (CLI, API factory, worker) and pass it down;
+nothing else in LEXO reads the environment. Every field is documented in
+``docs/configuration.md`` (a test keeps the two in step).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from lexo.errors import ConfigError
+
+#: Where distributions put Tesseract's language data, most specific first.
+TESSDATA_CANDIDATES = (
+    "/usr/share/tesseract-ocr/5/tessdata",
+    "/usr/share/tesseract-ocr/4.00/tessdata",
+    "/usr/share/tessdata",
+    "/opt/homebrew/share/tessdata",
+    "/usr/local/share/tessdata",
+)
+
+
+def _default_data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "lexo"
+
+
+class Settings(BaseSettings):
+    """Typed, validated configuration of a LEXO process."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LEXO_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        description="Database (SQLite), originals and derived files.",
+    )
+    inbox_dir: Path = Field(
+        default_factory=lambda: Path.home() / "OCR",
+        description="Folder watched for new documents; processed/ and failed/ go inside.",
+    )
+    models_dir: Path = Field(
+        default=Path("ml_models"), description="Local model cache; nothing is ever downloaded."
+    )
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy URL; empty means SQLite at DATA_DIR/lexo.db. "
+        "PostgreSQL: postgresql+psycopg://user@host/db.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address the API binds to.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port the API listens on.")
+    api_token: str = Field(
+        default="",
+        description="Bearer token required on every API call; mandatory when HOST is not "
+        "a loopback address.",
+    )
+    ocr_languages: str = Field(default="fra+eng", description="Tesseract languages, '+'-joined.")
+    tessdata_dir: Path | None = Field(
+        default=None, description="Tesseract language data; found automatically when empty."
+    )
+    ocr_threads: int = Field(
+        default=0, ge=0, description="Pages OCR'd in parallel; 0 means one per CPU core."
+    )
+    render_dpi: int = Field(default=300, ge=72, le=600, description="DPI for rendering PDF scans.")
+    text_layer_min_chars: int = Field(
+        default=20,
+        ge=1,
+        description="A PDF page with at least this many characters of text is read directly.",
+    )
+    max_upload_mb: int = Field(default=200, ge=1, description="Largest accepted file, MiB.")
+    max_pages: int = Field(default=500, ge=1, description="Largest accepted page count.")
+    max_page_megapixels: int = Field(
+        default=80, ge=1, description="Pages rendered or decoded above this are scaled down."
+    )
+    watch_inbox: bool = Field(default=True, description="Run the inbox watcher in 'lexo serve'.")
+    inbox_stable_seconds: float = Field(
+        default=1.0, ge=0.0, description="A file must keep its size this long before intake."
+    )
+    embedded_worker: bool = Field(
+        default=True, description="Run the job worker inside 'lexo serve'."
+    )
+    job_max_attempts: int = Field(default=3, ge=1, description="Tries before a job fails.")
+    job_lease_seconds: int = Field(
+        default=600, ge=10, description="A running job not renewed for this long is re-queued."
+    )
+    log_level: str = Field(default="INFO", description="Python logging level.")
+
+    @field_validator("data_dir", "inbox_dir", "models_dir", mode="after")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @field_validator("tessdata_dir", mode="after")
+    @classmethod
+    def _absolute_opt(cls, value: Path | None) -> Path | None:
+        return value.expanduser().resolve() if value else None
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'lexo.db'}"
+        for name in ("models_dir", "data_dir"):
+            other: Path = getattr(self, name)
+            if _overlaps(self.inbox_dir, other):
+                raise ConfigError(
+                    f"The inbox folder {self.inbox_dir} overlaps {name} {other}; "
+                    "choose separate folders."
+                )
+        if not self.is_loopback and not self.api_token:
+            raise ConfigError(
+                f"Refusing to listen on {self.host} without authentication: set LEXO_API_TOKEN."
+            )
+        return self
+
+    @property
+    def is_loopback(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def originals_dir(self) -> Path:
+        return self.data_dir / "originals"
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
+
+    def resolve_tessdata(self) -> Path | None:
+        """The Tesseract data folder in use, or None when none was found."""
+        if self.tessdata_dir:
+            return self.tessdata_dir
+        for candidate in TESSDATA_CANDIDATES:
+            if Path(candidate, "eng.traineddata").exists():
+                return Path(candidate)
+        return None
+
+    def effective(self) -> dict[str, str]:
+        """Settings as printed by ``lexo doctor``, secrets masked."""
+        out = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if name == "api_token":
+                value = "***" if value else ""
+            out[name] = str(value)
+        return out
+
+
+def _overlaps(a: Path, b: Path) -> bool:
+    return a == b or a in b.parents or b in a.parents

@@ -1,0 +1,134 @@
+"""Originals on disk: content-addressed, written atomically, then made read-only.
+
+A file is first streamed into ``DATA_DIR/tmp`` while its SHA-256 is computed and its size
+checked against the limit, so a huge or endless upload never fills the disk unchecked and a
+half-written file never appears under ``originals/``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import stat
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from lexo.errors import BadInputError, TooLargeError
+
+CHUNK = 1024 * 1024
+
+EXTENSIONS = {
+    "application/pdf": ".pdf",
+    "image/png": ".png",
+    "image/jpeg": ".jpg",
+    "image/tiff": ".tif",
+    "image/webp": ".webp",
+    "image/bmp": ".bmp",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """A file copied into the data folder's staging area, hashed, not yet filed."""
+
+    path: Path
+    sha256: str
+    size: int
+    head: bytes  # first bytes, for type sniffing
+
+
+class OriginalStore:
+    """Stores originals at ``originals/<2 hex>/<sha256><ext>``, mode 0444."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.root = data_dir / "originals"
+        self.tmp = data_dir / "tmp"
+
+    def stage_stream(self, stream: BinaryIO, max_bytes: int) -> Staged:
+        return self._stage(iter(lambda: stream.read(CHUNK), b""), max_bytes)
+
+    def stage_file(self, path: Path, max_bytes: int) -> Staged:
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            raise BadInputError(f"Cannot read {path.name}: {exc.strerror}") from exc
+        if size > max_bytes:
+            raise TooLargeError(_too_large(size, max_bytes))
+        try:
+            with path.open("rb") as fh:
+                return self.stage_stream(fh, max_bytes)
+        except OSError as exc:
+            raise BadInputError(f"Cannot read {path.name}: {exc.strerror}") from exc
+
+    def _stage(self, chunks: Iterable[bytes], max_bytes: int) -> Staged:
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        size = 0
+        head = b""
+        fd, name = tempfile.mkstemp(dir=self.tmp, prefix="stage-")
+        tmp_path = Path(name)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for chunk in chunks:
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise TooLargeError(_too_large(size, max_bytes))
+                    if len(head) < 64:
+                        head = (head + chunk)[:64]
+                    digest.update(chunk)
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+        except BaseException:
+            tmp_path.unlink(missing_ok=True)
+            raise
+        if size == 0:
+            tmp_path.unlink(missing_ok=True)
+            raise BadInputError("The file is empty.")
+        return Staged(tmp_path, digest.hexdigest(), size, head)
+
+    def path_for(self, sha256: str, mime: str) -> Path:
+        return self.root / sha256[:2] / f"{sha256}{EXTENSIONS.get(mime, '.bin')}"
+
+    def commit(self, staged: Staged, mime: str) -> Path:
+        """Move a staged file into place (or drop it when the same content is already there)."""
+        target = self.path_for(staged.sha256, mime)
+        if target.exists():
+            staged.path.unlink(missing_ok=True)
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(staged.path, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+        os.replace(staged.path, target)
+        return target
+
+    def discard(self, staged: Staged) -> None:
+        staged.path.unlink(missing_ok=True)
+
+    def delete(self, sha256: str, mime: str) -> None:
+        self.path_for(sha256, mime).unlink(missing_ok=True)
+
+    def clean_tmp(self, older_than_s: float = 3600.0) -> None:
+        """Remove staging leftovers of a crash; called at start-up.
+
+        Only old files go: another LEXO process (``lexo ingest`` beside ``lexo serve``) may be
+        staging a file right now.
+        """
+        if not self.tmp.exists():
+            return
+        limit = time.time() - older_than_s
+        for leftover in self.tmp.glob("stage-*"):
+            with contextlib.suppress(OSError):
+                if leftover.stat().st_mtime < limit:
+                    leftover.unlink()
+
+
+def _too_large(size: int, limit: int) -> str:
+    return (
+        f"The file is larger than the limit of {limit // (1024 * 1024)} MiB "
+        f"({size / (1024 * 1024):.1f} MiB read). Raise LEXO_MAX_UPLOAD_MB to accept it."
+    )

@@ -1,0 +1,133 @@
+"""Full-text search over pages: SQLite FTS5 (BM25) or PostgreSQL tsvector ('lexo_fr').
+
+The user's words are reduced to plain word tokens before they reach a query language, so no
+input can inject FTS5 or tsquery syntax. Every word must match (prefix match, so "facture"
+finds "factures"); when that finds nothing, any word may match. Results are documents, each
+with its best page and a snippet in which the matches are wrapped in ``<mark>``; the rest of
+the snippet is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+WORD = re.compile(r"\w+", re.UNICODE)
+START, STOP = "\x02", "\x03"
+MAX_TERMS = 12
+
+
+def query_terms(query: str) -> list[str]:
+    """Word tokens of a query, lower-cased, de-duplicated, in order."""
+    seen: dict[str, None] = {}
+    for token in WORD.findall(query.lower()):
+        if token not in seen:
+            seen[token] = None
+    return list(seen)[:MAX_TERMS]
+
+
+def singular(term: str) -> str:
+    """Drop a French plural ending so the prefix query matches both forms (FTS5 has no stemmer).
+
+    "factures" -> "facture", "impots" -> "impot", "travaux" -> "travau" (still a prefix of
+    "travaux"); short words are left alone.
+    """
+    if len(term) > 3 and term[-1] in "sx":
+        return term[:-1]
+    return term
+
+
+def search_pages(conn: Connection, query: str, *, limit: int) -> list[dict[str, Any]]:
+    terms = query_terms(query)
+    if not terms:
+        return []
+    run = _sqlite if conn.dialect.name == "sqlite" else _postgres
+    for joiner in ("AND", "OR"):
+        results = run(conn, terms, joiner, limit)
+        if results or len(terms) == 1:
+            return results
+    return []
+
+
+def mark_snippet(raw: str | None) -> str:
+    """HTML-escape a snippet whose matches are delimited by START/STOP sentinels."""
+    escaped = html.escape(raw or "", quote=False)
+    return escaped.replace(START, "<mark>").replace(STOP, "</mark>")
+
+
+# MATERIALIZED keeps the planner from flattening the CTE, outside of which bm25() is invalid.
+_SQLITE_BEST = """
+WITH h AS MATERIALIZED (
+  SELECT rowid, bm25(pages_fts) AS rank FROM pages_fts WHERE pages_fts MATCH :q
+)
+SELECT p.document_id AS document_id, p.number AS page, p.id AS page_id,
+       MIN(h.rank) AS rank, d.original_name, d.status, d.doc_type
+FROM h JOIN pages p ON p.id = h.rowid JOIN documents d ON d.id = p.document_id
+GROUP BY p.document_id
+ORDER BY rank
+LIMIT :limit
+"""
+
+_SQLITE_SNIPPETS = """
+SELECT rowid, snippet(pages_fts, 0, :start, :stop, '…', 16) AS snippet
+FROM pages_fts WHERE pages_fts MATCH :q AND rowid IN ({ids})
+"""
+
+
+def _sqlite(conn: Connection, terms: list[str], joiner: str, limit: int) -> list[dict[str, Any]]:
+    match = f" {joiner} ".join(f'"{singular(t)}"*' for t in terms)
+    # bare columns beside MIN() come from the row holding the minimum (SQLite guarantees it).
+    best = conn.execute(text(_SQLITE_BEST), {"q": match, "limit": limit}).mappings().all()
+    if not best:
+        return []
+    ids = ",".join(str(int(r["page_id"])) for r in best)
+    snippets = dict(
+        conn.execute(
+            text(_SQLITE_SNIPPETS.format(ids=ids)), {"q": match, "start": START, "stop": STOP}
+        ).all()
+    )
+    return [_result(r, -float(r["rank"]), snippets.get(r["page_id"])) for r in best]
+
+
+_PG_SEARCH = """
+WITH q AS (SELECT to_tsquery('lexo_fr', :q) AS query),
+best AS (
+  SELECT DISTINCT ON (p.document_id) p.document_id, p.number AS page, p.id AS page_id,
+         ts_rank_cd(p.tsv, q.query, 32) AS rank, p.text
+  FROM pages p, q
+  WHERE p.tsv @@ q.query
+  ORDER BY p.document_id, rank DESC
+)
+SELECT document_id, page, page_id, rank, d.original_name, d.status, d.doc_type,
+       ts_headline('lexo_fr', text, q.query,
+                   'StartSel=' || :start || ', StopSel=' || :stop ||
+                   ', MaxFragments=2, MaxWords=18, MinWords=6, FragmentDelimiter=" … "')
+         AS snippet
+FROM best JOIN documents d ON d.id = best.document_id, q
+ORDER BY rank DESC, document_id
+LIMIT :limit
+"""
+
+
+def _postgres(conn: Connection, terms: list[str], joiner: str, limit: int) -> list[dict[str, Any]]:
+    op = " & " if joiner == "AND" else " | "
+    tsquery = op.join(f"{t}:*" for t in terms)
+    rows = conn.execute(
+        text(_PG_SEARCH), {"q": tsquery, "limit": limit, "start": START, "stop": STOP}
+    ).mappings()
+    return [_result(r, float(r["rank"]), r["snippet"]) for r in rows]
+
+
+def _result(row: Any, score: float, snippet: str | None) -> dict[str, Any]:
+    return {
+        "document_id": int(row["document_id"]),
+        "page": int(row["page"]),
+        "score": score,
+        "snippet": mark_snippet(snippet),
+        "original_name": row["original_name"],
+        "status": row["status"],
+        "doc_type": row["doc_type"],
+    }

@@ -1,0 +1,90 @@
+"""Table definitions (SQLAlchemy Core). Schema changes go through Alembic migrations."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("sha256", String(64), nullable=False, unique=True),
+    Column("original_name", String(512), nullable=False),
+    Column("mime", String(100), nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("status", String(20), nullable=False, index=True),
+    Column("error", Text),
+    Column("page_count", Integer),
+    Column("confidence", Float),
+    Column("doc_type", String(50)),
+    Column("fields", JSON),
+    Column("timings", JSON),
+    Column("notes", JSON),
+    Column("source", String(20), nullable=False),
+    Column("inbox_path", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("processed_at", DateTime(timezone=True)),
+)
+
+pages = Table(
+    "pages",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "document_id",
+        Integer,
+        ForeignKey("documents.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("number", Integer, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("confidence", Float),
+    Column("source", String(20), nullable=False),
+    Column("engine", String(50)),
+    Column("width", Integer),
+    Column("height", Integer),
+    Column("layout", JSON),
+    Index("ix_pages_document_number", "document_id", "number", unique=True),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "document_id",
+        Integer,
+        ForeignKey("documents.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("kind", String(30), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("error", Text),
+    Column("progress_done", Integer, nullable=False, default=0),
+    Column("progress_total", Integer, nullable=False, default=0),
+    Column("options", JSON),
+    Column("worker", String(200)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("lease_expires_at", DateTime(timezone=True)),
+    Index("ix_jobs_status_id", "status", "id"),
+)

@@ -1,0 +1,111 @@
+"""Shared fixtures: the corpus, settings in a temporary folder, and both database backends.
+
+Every storage test runs on SQLite and on PostgreSQL. PostgreSQL is required: when it cannot be
+reached the tests fail (``make test`` starts it); set LEXO_TEST_SKIP_POSTGRES=1 to skip those
+variants explicitly, which pytest then reports as skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from lexo.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = Path(os.environ.get("LEXO_CORPUS", ROOT.parent / "shared" / "corpus"))
+PG_ADMIN_URL = os.environ.get(
+    "LEXO_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    if not CORPUS.exists():
+        pytest.fail(f"The shared corpus is missing at {CORPUS} (set LEXO_CORPUS).")
+    return CORPUS
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A throw-away PostgreSQL database for this test session, migrated once."""
+    if os.environ.get("LEXO_TEST_SKIP_POSTGRES") == "1":
+        pytest.skip("PostgreSQL variants skipped on request (LEXO_TEST_SKIP_POSTGRES=1)")
+    name = f"lexo_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        pytest.fail(f"PostgreSQL unreachable at {PG_ADMIN_URL}: {exc}. Run scripts/test-services.sh")
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    from lexo.store.db import Database
+
+    db = Database(url)
+    db.migrate()
+    db.close()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'lexo.db'}"
+        return
+    url = request.getfixturevalue("pg_url")
+    yield url
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("TRUNCATE documents, pages, jobs RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+def make_settings(tmp_path: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "data_dir": tmp_path / "data",
+        "inbox_dir": tmp_path / "inbox",
+        "models_dir": tmp_path / "ml_models",
+        "inbox_stable_seconds": 0.2,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return make_settings(tmp_path, database_url=database_url)
+
+
+@pytest.fixture
+def runtime(settings: Settings) -> Iterator[object]:
+    from lexo.runtime import Runtime
+
+    rt = Runtime(settings)
+    rt.prepare()
+    yield rt
+    rt.close()
+
+
+def make_text_pdf(path: Path, pages: list[list[str]]) -> Path:
+    """A born-digital PDF (real text layer) with the given lines per page."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    pdf = canvas.Canvas(str(path), pagesize=A4)
+    for lines in pages:
+        y = A4[1] - 72
+        for line in lines:
+            pdf.setFont("Helvetica", 12)
+            pdf.drawString(72, y, line)
+            y -= 18
+        pdf.showPage()
+    pdf.save()
+    return path

@@ -1,0 +1,143 @@
+"""The REST API end to end, with the real pipeline, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from lexo.api.app import create_app
+from lexo.runtime import Runtime
+from lexo.settings import Settings
+
+from .conftest import make_settings, make_text_pdf
+
+FACTURE = [
+    "Énergie Bleue SAS — Facture d'électricité",
+    "Facture n° FA-2026-0042 du 15 mars 2026",
+    "Montant total TTC : 84,20 €",
+]
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    runtime = Runtime(settings)
+    with TestClient(create_app(runtime=runtime)) as test_client:
+        yield test_client
+
+
+def _runtime(client: TestClient) -> Runtime:
+    runtime: Runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    return runtime
+
+
+def _process(client: TestClient) -> int:
+    return _runtime(client).make_worker().run_until_idle()
+
+
+def test_health_answers_without_loading_engines(client: TestClient) -> None:
+    body = client.get("/api/v1/health").json()
+    assert body["status"] == "ok" and body["database"]["ok"] is True
+    assert body["queue"] == {"queued": 0, "running": 0}
+    assert body["ocr_engines_initialized"] is False
+    ocr = client.get("/api/v1/health/ocr").json()
+    assert ocr["ocr_engines_initialized"] is False and ocr["message"]
+    assert ocr["engines"]["tesseract"]["state"] == "not_loaded"
+
+
+def test_upload_process_read_search_delete(client: TestClient, tmp_path: Path) -> None:
+    pdf = make_text_pdf(tmp_path / "facture.pdf", [FACTURE, ["Conditions générales", "Page 2"]])
+    data = pdf.read_bytes()
+    r = client.post("/api/v1/documents", files={"file": ("../../etc/facture.pdf", data)})
+    assert r.status_code == 202, r.text
+    created = r.json()
+    assert created["status"] == "queued" and created["duplicate"] is False
+    assert created["original_name"] == "facture.pdf"  # no path from the client survives
+    doc_id = created["id"]
+
+    assert _process(client) == 1
+    task = client.get(f"/api/v1/tasks/{created['task_id']}").json()
+    assert task["status"] == "done" and task["progress"] == {"done": 2, "total": 2}
+    doc = client.get(f"/api/v1/documents/{doc_id}").json()
+    assert doc["status"] == "done" and doc["page_count"] == 2
+    assert "FA-2026-0042" in doc["pages"][0]["text"]
+    assert doc["pages"][0]["source"] == "text_layer"
+    # a born-digital PDF never needs the OCR engine
+    assert client.get("/api/v1/health/ocr").json()["ocr_engines_initialized"] is False
+
+    hits = client.get("/api/v1/search", params={"q": "electricite mars"}).json()["results"]
+    assert [h["document_id"] for h in hits] == [doc_id]
+    assert "<mark>" in hits[0]["snippet"] and hits[0]["page"] == 1
+
+    original = client.get(f"/api/v1/documents/{doc_id}/original")
+    assert original.status_code == 200 and original.content == data
+    assert original.headers["content-type"] == "application/pdf"
+
+    again = client.post("/api/v1/documents", files={"file": ("copie.pdf", data)}).json()
+    assert again["id"] == doc_id and again["duplicate"] is True and again["status"] == "done"
+    assert _process(client) == 0  # the duplicate is not processed twice
+
+    listed = client.get("/api/v1/documents", params={"status": "done"}).json()
+    assert listed["total"] == 1 and listed["items"][0]["id"] == doc_id
+
+    assert client.delete(f"/api/v1/documents/{doc_id}").status_code == 204
+    assert client.get(f"/api/v1/documents/{doc_id}").status_code == 404
+    assert client.get("/api/v1/search", params={"q": "electricite"}).json()["results"] == []
+
+
+def test_bad_inputs_end_failed_with_a_reason(client: TestClient, corpus: Path) -> None:
+    r = client.post("/api/v1/documents", files={"file": ("notes.txt", b"just some text\n")})
+    assert r.status_code == 202 and r.json()["status"] == "failed"
+    assert "not a supported" in r.json()["error"].lower() or "support" in r.json()["error"]
+
+    invalid = (corpus / "ocrmypdf" / "invalid.pdf").read_bytes()
+    doc_id = client.post("/api/v1/documents", files={"file": ("invalid.pdf", invalid)}).json()["id"]
+    _process(client)
+    doc = client.get(f"/api/v1/documents/{doc_id}").json()
+    assert doc["status"] == "failed" and doc["error"]
+    # the original is kept, byte for byte
+    assert client.get(f"/api/v1/documents/{doc_id}/original").content == invalid
+
+    empty = client.post("/api/v1/documents", files={"file": ("vide.pdf", b"")})
+    assert empty.status_code == 422 and empty.json()["error"]["code"] == "bad_input"
+
+
+def test_errors_are_json(client: TestClient) -> None:
+    r = client.get("/api/v1/documents/999")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+    r = client.get("/api/v1/search")
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_request"
+    assert client.get("/api/v1/tasks/42").status_code == 404
+
+
+def test_upload_limit(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, max_upload_mb=1)
+    with TestClient(create_app(settings)) as client:
+        big = b"%PDF-1.4\n" + b"0" * (3 * 1024 * 1024)
+        r = client.post("/api/v1/documents", files={"file": ("big.pdf", big)})
+        assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"
+
+
+def test_token_is_required_when_set(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, api_token="s3cret")
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/api/v1/health").status_code == 401
+        ok = client.get("/api/v1/health", headers={"Authorization": "Bearer s3cret"})
+        assert ok.status_code == 200
+        wrong = client.get("/api/v1/health", headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401
+
+
+def test_importing_the_api_pulls_no_heavy_library() -> None:
+    code = (
+        "import sys; import lexo.api.app; "
+        "heavy = {'torch', 'transformers', 'spacy', 'sentence_transformers', 'tesserocr', "
+        "'PIL', 'pypdfium2', 'numpy', 'alembic'}; "
+        "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
