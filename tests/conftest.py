@@ -109,3 +109,28 @@ def make_text_pdf(path: Path, pages: list[list[str]]) -> Path:
         pdf.showPage()
     pdf.save()
     return path
+
+
+def render_png(pdf: Path, out: Path, dpi: int = 300) -> Path:
+    """Render the first page of a PDF to a grayscale PNG: a clean 'scan' with no text layer."""
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(str(pdf))
+    try:
+        image = doc[0].render(scale=dpi / 72, grayscale=True).to_pil()
+    finally:
+        doc.close()
+    image.save(out, format="PNG", dpi=(dpi, dpi))
+    return out
+
+
+def wait_until(predicate: object, timeout: float = 60.0, what: str = "condition") -> None:
+    """Poll a condition (threads at work) until it holds; fail after ``timeout`` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return
+        time.sleep(0.05)
+    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")

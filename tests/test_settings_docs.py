@@ -70,7 +70,9 @@ def test_every_api_route_is_documented(tmp_path: Path) -> None:
 def test_every_dependency_is_explained() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     doc = (ROOT / "docs" / "dependencies.md").read_text(encoding="utf-8")
-    declared = project["dependencies"] + [d for ds in project["optional-dependencies"].values() for d in ds]
+    declared = project["dependencies"] + [
+        d for ds in project["optional-dependencies"].values() for d in ds
+    ]
     names = {re.split(r"[\[<>=!~ ]", d, maxsplit=1)[0].lower() for d in declared}
     missing = sorted(n for n in names if f"`{n}" not in doc.lower())
     assert not missing, f"explain these dependencies in docs/dependencies.md: {missing}"

@@ -127,3 +127,14 @@ def test_delete_cascades_to_pages_and_index(runtime: Runtime) -> None:
 def test_migrations_are_idempotent(runtime: Runtime) -> None:
     runtime.db.migrate()
     assert runtime.db.current_revision() == "0001"
+
+
+def test_head_revision_constant_matches_alembic() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from lexo.store.db import HEAD_REVISION, MIGRATIONS_DIR
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION

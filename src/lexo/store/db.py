@@ -19,6 +19,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from lexo.errors import DatabaseError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+#: The newest migration's revision. Checked against Alembic by a test; lets start-up skip
+#: importing Alembic (~0.3 s) when the schema is already current, which is the usual case.
+HEAD_REVISION = "0001"
 
 
 class Database:
@@ -83,6 +86,8 @@ class Database:
 
     def migrate(self) -> None:
         """Bring the schema to the latest revision (Alembic), on SQLite and PostgreSQL alike."""
+        if self.current_revision() == HEAD_REVISION:
+            return
         from alembic import command
         from alembic.config import Config
 

@@ -1,0 +1,114 @@
+"""The embedded server end to end: inbox folder → processed, searchable documents; restarts."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from lexo.api.app import create_app
+from lexo.runtime import Runtime
+from lexo.settings import Settings
+
+from .conftest import make_text_pdf, render_png, wait_until
+
+AVIS = [
+    "DIRECTION GÉNÉRALE DES FINANCES PUBLIQUES",
+    "Avis d'impôt 2026 sur les revenus de l'année 2025",
+    "Numéro fiscal : 1234567890123",
+    "Montant à payer : 1 234,00 €",
+    "Date limite de paiement : 15 septembre 2026",
+]
+
+
+@pytest.fixture
+def server(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, background=True)) as client:
+        yield client
+
+
+def _doc_by_name(client: TestClient, name: str) -> dict[str, Any] | None:
+    for item in client.get("/api/v1/documents").json()["items"]:
+        if item["original_name"] == name:
+            return item  # type: ignore[no-any-return]
+    return None
+
+
+def _finished(client: TestClient, name: str) -> bool:
+    doc = _doc_by_name(client, name)
+    return doc is not None and doc["status"] in ("done", "failed")
+
+
+@pytest.mark.slow
+def test_scan_dropped_in_inbox_becomes_searchable(
+    server: TestClient, settings: Settings, tmp_path: Path, corpus: Path
+) -> None:
+    inbox = settings.inbox_dir
+    pdf = make_text_pdf(tmp_path / "avis.pdf", [AVIS])
+    # written under a temporary name, then renamed, as browsers and scanners do
+    partial = inbox / "avis-impot.png.part"
+    render_png(pdf, partial)
+    partial.rename(inbox / "avis-impot.png")
+    shutil.copy(corpus / "ocrmypdf" / "invalid.pdf", inbox / "invalid.pdf")
+    shutil.copy(corpus / "ocrmypdf" / "blank.pdf", inbox / "blank.pdf")
+
+    for name in ("avis-impot.png", "invalid.pdf", "blank.pdf"):
+        wait_until(lambda n=name: _finished(server, n), what=f"{name} to be processed")
+
+    scan = _doc_by_name(server, "avis-impot.png")
+    assert scan is not None and scan["status"] == "done" and scan["confidence"] > 70
+    hits = server.get("/api/v1/search", params={"q": "avis impot paiement"}).json()["results"]
+    assert [h["document_id"] for h in hits] == [scan["id"]]
+    assert server.get("/api/v1/health/ocr").json()["ocr_engines_initialized"] is True
+
+    invalid = _doc_by_name(server, "invalid.pdf")
+    assert invalid is not None and invalid["status"] == "failed" and invalid["error"]
+    blank = _doc_by_name(server, "blank.pdf")
+    assert blank is not None and blank["status"] == "done"
+
+    wait_until(lambda: (inbox / "processed" / "avis-impot.png").exists(), 10, "the move")
+    wait_until(lambda: (inbox / "failed" / "invalid.pdf.reason.txt").exists(), 10, "the reason")
+    reason = (inbox / "failed" / "invalid.pdf.reason.txt").read_text(encoding="utf-8")
+    assert reason.strip() == invalid["error"]
+    assert (inbox / "failed" / "invalid.pdf").read_bytes() == (
+        corpus / "ocrmypdf" / "invalid.pdf"
+    ).read_bytes()
+    assert not (inbox / "avis-impot.png").exists()
+
+    # the same content dropped again is recognised, not processed twice
+    shutil.copy(inbox / "processed" / "avis-impot.png", inbox / "encore.png")
+    wait_until(lambda: (inbox / "processed" / "encore.png").exists(), 30, "the duplicate")
+    assert server.get("/api/v1/documents").json()["total"] == 3
+    health = server.get("/api/v1/health").json()
+    assert health["watcher"]["running"] and health["worker"]["processed"] == 2
+
+
+def test_unstable_and_temporary_files_wait(server: TestClient, settings: Settings) -> None:
+    (settings.inbox_dir / "scan.pdf.crdownload").write_bytes(b"%PDF-1.4 partial")
+    (settings.inbox_dir / ".hidden.pdf").write_bytes(b"%PDF-1.4 hidden")
+    watcher = server.app.state.runtime.watcher  # type: ignore[attr-defined]
+    watcher.scan()
+    watcher.take_stable()
+    assert watcher.status()["pending"] == 0
+    assert server.get("/api/v1/documents").json()["total"] == 0
+
+
+def test_restart_resumes_an_interrupted_job(settings: Settings, tmp_path: Path) -> None:
+    pdf = make_text_pdf(tmp_path / "quittance.pdf", [["Quittance de loyer", "Mars 2026"]])
+    first = Runtime(settings)
+    first.prepare()
+    result = first.intake.ingest_path(pdf)
+    job = first.repo.claim_job("worker-that-crashes", 600)
+    assert job is not None and job["document_id"] == result.document_id
+    first.close()  # the process dies with the job 'running'
+
+    with TestClient(create_app(settings, background=True)) as client:
+        wait_until(lambda: _finished(client, "quittance.pdf"), what="the resumed job")
+        doc = client.get(f"/api/v1/documents/{result.document_id}").json()
+        assert doc["status"] == "done" and "Quittance" in doc["pages"][0]["text"]
+        task = client.get(f"/api/v1/tasks/{job['id']}").json()
+        assert task["status"] == "done" and task["attempts"] == 2
