@@ -1,0 +1,115 @@
+"""A thread-safe holder that loads a heavy resource (an OCR engine, a model) on first use.
+
+Start-up stays fast because nothing is loaded until someone calls :meth:`Lazy.get`; health
+pages read :meth:`Lazy.status` to say whether the resource is loaded, loading or broken,
+without ever triggering the load themselves.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Generic, Literal, TypeVar, cast
+
+T = TypeVar("T")
+
+State = Literal["not_loaded", "loading", "ready", "failed"]
+
+
+class Lazy(Generic[T]):
+    """Loads ``loader()`` once, under a lock; concurrent callers wait for the same load.
+
+    A failed load is remembered: its error is re-raised by later calls without calling the
+    loader again, unless ``retry=True``, in which case the next :meth:`get` tries again.
+    """
+
+    def __init__(self, name: str, loader: Callable[[], T], *, retry: bool = False) -> None:
+        self.name = name
+        self.retry = retry
+        self._loader = loader
+        self._lock = threading.Lock()
+        self._value: T | None = None
+        self._state: State = "not_loaded"
+        self._error: Exception | None = None
+        self._load_seconds: float | None = None
+
+    @property
+    def state(self) -> State:
+        return self._state
+
+    @property
+    def loaded(self) -> bool:
+        return self._state == "ready"
+
+    @property
+    def load_seconds(self) -> float | None:
+        """Duration of the last load attempt (successful or not); None before any."""
+        return self._load_seconds
+
+    @property
+    def error(self) -> Exception | None:
+        """The error of the last failed load; None when not failed."""
+        return self._error
+
+    def get(self) -> T:
+        """The resource, loading it first if needed."""
+        # Fast path without the lock: once ready, the value never changes until reset().
+        if self.loaded:
+            return cast(T, self._value)
+        with self._lock:
+            if self.loaded:
+                return cast(T, self._value)
+            if self._state == "failed" and not self.retry and self._error is not None:
+                raise self._error
+            self._state = "loading"
+            self._error = None
+            start = time.perf_counter()
+            try:
+                value = self._loader()
+            except Exception as exc:
+                self._load_seconds = time.perf_counter() - start
+                self._error = exc
+                self._state = "failed"
+                raise
+            except BaseException:
+                # KeyboardInterrupt and friends are not the resource's fault.
+                self._state = "not_loaded"
+                raise
+            self._load_seconds = time.perf_counter() - start
+            self._value = value
+            self._state = "ready"
+            return value
+
+    def peek(self) -> T | None:
+        """The resource if it is loaded, else None; never loads."""
+        return self._value if self._state == "ready" else None
+
+    def reset(self) -> T | None:
+        """Forget the resource (and any failure); returns the old value so it can be closed."""
+        with self._lock:
+            value = self._value
+            self._state = "not_loaded"  # before the value, for get()'s lock-free fast path
+            self._value = None
+            self._error = None
+            self._load_seconds = None
+            return value
+
+    def status(self) -> dict[str, Any]:
+        """``state``, ``load_seconds`` and ``error`` (a message), for health reports."""
+        seconds = self._load_seconds
+        return {
+            "state": self._state,
+            "load_seconds": round(seconds, 3) if seconds is not None else None,
+            "error": _describe(self._error),
+        }
+
+    def __repr__(self) -> str:
+        return f"Lazy({self.name!r}, state={self._state!r})"
+
+
+def _describe(error: Exception | None) -> str | None:
+    if error is None:
+        return None
+    message = getattr(error, "message", None) or str(error)
+    return str(message) or type(error).__name__

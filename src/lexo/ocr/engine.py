@@ -1,0 +1,115 @@
+"""The OCR engine interface, the registry of engines, and the lazy holder of loaded ones.
+
+An engine is anything with a ``name``, ``recognize(image, dpi=...)`` and ``close()``;
+a factory (usually the engine class) builds one from :class:`Settings`. Built-in engines
+register through :func:`register_engine` exactly as a third-party one would. A factory may
+also offer ``describe(settings) -> dict``: facts shown in health reports before loading.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import TYPE_CHECKING, Any, Protocol
+
+from lexo.document import Line
+from lexo.errors import ConfigError
+from lexo.lazy import Lazy
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from lexo.settings import Settings
+
+
+@dataclass(slots=True)
+class OcrResult:
+    """What an engine read on one page image."""
+
+    text: str
+    confidence: float | None  # mean word confidence 0..100; None when no words
+    lines: list[Line] = field(default_factory=list)
+    seconds: float = 0.0  # time spent recognizing
+
+    @property
+    def word_count(self) -> int:
+        return sum(len(line.words) for line in self.lines)
+
+
+class OcrEngine(Protocol):
+    """One OCR engine, loaded and ready. ``recognize`` may be called from several threads."""
+
+    name: str
+
+    def recognize(self, image: Image.Image, *, dpi: int | None = None) -> OcrResult: ...
+
+    def close(self) -> None: ...
+
+
+EngineFactory = Callable[["Settings"], OcrEngine]
+
+#: Engine name → factory. Extended with :func:`register_engine`.
+ENGINES: dict[str, EngineFactory] = {}
+
+
+def register_engine(name: str, factory: EngineFactory) -> None:
+    """Make an engine available under ``name`` (replacing any engine of that name)."""
+    ENGINES[name] = factory
+
+
+class Engines:
+    """One :class:`Lazy` per registered engine: nothing loads until :meth:`get` is called.
+
+    A failed load is retried on the next :meth:`get`, so installing missing language data
+    fixes a running server; :meth:`status` keeps the last error until then.
+    """
+
+    def __init__(
+        self, settings: Settings, registry: dict[str, EngineFactory] | None = None
+    ) -> None:
+        factories = dict(ENGINES if registry is None else registry)
+        self._settings = settings
+        self._factories = factories
+        self._lazies: dict[str, Lazy[OcrEngine]] = {
+            name: Lazy(name, partial(factory, settings), retry=True)
+            for name, factory in factories.items()
+        }
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._lazies)
+
+    def get(self, name: str) -> OcrEngine:
+        """The engine called ``name``, loaded on first use."""
+        lazy = self._lazies.get(name)
+        if lazy is None:
+            known = ", ".join(self._lazies) or "none"
+            raise ConfigError(f"Unknown OCR engine {name!r}; available: {known}.")
+        return lazy.get()
+
+    @property
+    def initialized(self) -> bool:
+        """True once any engine is loaded and ready."""
+        return any(lazy.loaded for lazy in self._lazies.values())
+
+    def status(self) -> dict[str, dict[str, Any]]:
+        """Per engine: ``state``, ``load_seconds``, ``error``, plus what its factory describes."""
+        out: dict[str, dict[str, Any]] = {}
+        for name, lazy in self._lazies.items():
+            item = lazy.status()
+            describe = getattr(self._factories[name], "describe", None)
+            if callable(describe):
+                try:
+                    item.update(describe(self._settings))
+                except Exception as exc:  # a health report must never fail
+                    item["describe_error"] = str(exc)
+            out[name] = item
+        return out
+
+    def close(self) -> None:
+        """Close every loaded engine; a later :meth:`get` loads it again."""
+        for lazy in self._lazies.values():
+            engine = lazy.reset()
+            if engine is not None:
+                engine.close()

@@ -1,0 +1,246 @@
+"""Tesseract in-process through tesserocr, with a pool of reusable API instances.
+
+A ``PyTessBaseAPI`` costs ~0.2 s to start and is not thread-safe, but its recognition call
+releases the GIL. So the engine keeps a pool: a thread takes an idle instance (or creates
+one, up to ``threads``), uses it alone for one page, and gives it back; instances live until
+:meth:`TesseractEngine.close`. tesserocr itself is imported only when the engine is built.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lexo.document import Box, Line, Word
+from lexo.errors import ModelMissingError, OcrError
+from lexo.ocr.engine import OcrResult
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from lexo.settings import Settings
+
+#: Resolutions Tesseract believes; outside them it warns and guesses.
+_DPI_RANGE = (70, 2400)
+#: The Debian/Ubuntu package that ships a language's data, e.g. tesseract-ocr-fra.
+_APT_PACKAGE = "tesseract-ocr-{lang}"
+
+
+def languages_available(tessdata: Path | None) -> list[str]:
+    """Languages with a ``.traineddata`` file in ``tessdata`` (sorted; empty when none)."""
+    if tessdata is None or not tessdata.is_dir():
+        return []
+    return sorted(p.name.removesuffix(".traineddata") for p in tessdata.glob("*.traineddata"))
+
+
+def check_languages(settings: Settings) -> Path:
+    """The tessdata folder, once every language of OCR_LANGUAGES is found in it."""
+    tessdata = settings.resolve_tessdata()
+    langs = [lang for lang in settings.ocr_languages.split("+") if lang]
+    if not langs:
+        raise ModelMissingError("No OCR language configured (LEXO_OCR_LANGUAGES is empty).")
+    if tessdata is None:
+        packages = " ".join(_APT_PACKAGE.format(lang=lang) for lang in langs)
+        raise ModelMissingError(
+            "Tesseract language data was not found in any usual folder; install it "
+            f"(apt install {packages}) or set LEXO_TESSDATA_DIR."
+        )
+    missing = [lang for lang in langs if not (tessdata / f"{lang}.traineddata").is_file()]
+    if missing:
+        packages = " ".join(_APT_PACKAGE.format(lang=lang) for lang in missing)
+        raise ModelMissingError(
+            f"Tesseract language data for {', '.join(missing)} is missing from {tessdata} "
+            f"(expected {missing[0]}.traineddata); install it with 'apt install {packages}' "
+            "or point LEXO_TESSDATA_DIR at a folder that has it."
+        )
+    return tessdata
+
+
+class TesseractEngine:
+    """OCR with Tesseract; safe to call from up to ``threads`` threads at once (more wait)."""
+
+    name = "tesseract"
+
+    def __init__(self, settings: Settings) -> None:
+        self.tessdata = check_languages(settings)
+        self.languages = settings.ocr_languages
+        self.threads = settings.ocr_threads or os.cpu_count() or 1
+        self._cond = threading.Condition()
+        self._idle: list[Any] = []
+        self._all: list[Any] = []
+        self._creating = 0  # instances being started outside the lock
+        self._closed = False
+        self.last_init_seconds = 0.0
+        # One instance now: a bad install fails at load time, not on the first page.
+        self._idle.append(self._new_api())
+
+    @classmethod
+    def describe(cls, settings: Settings) -> dict[str, Any]:
+        """Facts for health reports, read without loading anything."""
+        tessdata = settings.resolve_tessdata()
+        return {
+            "languages": settings.ocr_languages,
+            "tessdata": str(tessdata) if tessdata else None,
+            "languages_available": languages_available(tessdata),
+        }
+
+    @property
+    def instances(self) -> int:
+        """How many API instances exist (each one created once and reused)."""
+        with self._cond:
+            return len(self._all)
+
+    def languages_available(self) -> list[str]:
+        return languages_available(self.tessdata)
+
+    def recognize(self, image: Image.Image, *, dpi: int | None = None) -> OcrResult:
+        """Words, lines and text of one page image, in Tesseract's reading order.
+
+        The text is what Tesseract itself would print: lines joined by newlines, a blank
+        line between paragraphs (and so between blocks).
+        """
+        api = self._acquire()
+        try:
+            return _read(api, image, dpi)
+        finally:
+            self._release(api)
+
+    def close(self) -> None:
+        """End every API instance; threads waiting for one get an :class:`OcrError`."""
+        with self._cond:
+            self._closed = True
+            apis, self._idle = self._idle, []
+            self._cond.notify_all()
+        for api in apis:
+            api.End()
+        # Instances in use are ended by _release() when their page is done.
+
+    def _new_api(self) -> Any:
+        import tesserocr
+
+        start = time.perf_counter()
+        try:
+            api = tesserocr.PyTessBaseAPI(
+                path=f"{self.tessdata}{os.sep}",
+                lang=self.languages,
+                psm=tesserocr.PSM.AUTO,
+                oem=tesserocr.OEM.DEFAULT,
+            )
+        except RuntimeError as exc:
+            raise ModelMissingError(
+                f"Tesseract could not start with languages {self.languages!r} from "
+                f"{self.tessdata}: {exc}. Reinstall the tesseract-ocr language packages."
+            ) from exc
+        # Tesseract's diagnostics ("Estimating resolution…") would flood the logs.
+        api.SetVariable("debug_file", os.devnull)
+        with self._cond:
+            self._all.append(api)
+        self.last_init_seconds = time.perf_counter() - start
+        return api
+
+    def _acquire(self) -> Any:
+        with self._cond:
+            while True:
+                if self._closed:
+                    raise OcrError("The Tesseract engine was closed.")
+                if self._idle:
+                    return self._idle.pop()
+                if len(self._all) + self._creating < self.threads:
+                    self._creating += 1
+                    break
+                self._cond.wait()
+        try:
+            return self._new_api()
+        finally:
+            with self._cond:
+                self._creating -= 1
+                self._cond.notify()
+
+    def _release(self, api: Any) -> None:
+        with self._cond:
+            if not self._closed:
+                self._idle.append(api)
+                self._cond.notify()
+                return
+        api.End()
+
+
+def _read(api: Any, image: Image.Image, dpi: int | None) -> OcrResult:
+    from tesserocr import RIL, iterate_level
+
+    gray = image if image.mode == "L" else image.convert("L")
+    width, height = gray.size
+    start = time.perf_counter()
+    # 0 lets Tesseract estimate the resolution instead of inheriting the previous page's.
+    api.SetVariable("user_defined_dpi", str(_credible_dpi(dpi)))
+    api.SetImageBytes(gray.tobytes(), width, height, 1, width)
+    try:
+        if not api.Recognize():
+            raise OcrError("Tesseract failed to recognize the page.")
+        paras: list[list[Line]] = []
+        words: list[Word] = []
+        line_box: Box | None = None
+
+        def flush() -> None:
+            nonlocal words
+            if words and paras:
+                paras[-1].append(_line(words, line_box))
+            words = []
+
+        iterator = api.GetIterator()
+        for item in iterate_level(iterator, RIL.WORD) if iterator is not None else ():
+            # Every block starts a paragraph; a blank line separates paragraphs, like
+            # Tesseract's own text output.
+            if item.IsAtBeginningOf(RIL.PARA):
+                flush()
+                paras.append([])
+            elif item.IsAtBeginningOf(RIL.TEXTLINE):
+                flush()
+            if not paras:
+                paras.append([])
+            if not words:
+                line_box = _box(item.BoundingBox(RIL.TEXTLINE))
+            text = _word_text(item, RIL.WORD)
+            if text:
+                conf = round(float(item.Confidence(RIL.WORD)), 2)
+                words.append(Word(text, conf, _box(item.BoundingBox(RIL.WORD))))
+        flush()
+    finally:
+        api.Clear()  # frees the page image and results; the languages stay loaded
+    return _result([p for p in paras if p], time.perf_counter() - start)
+
+
+def _result(paras: list[list[Line]], seconds: float) -> OcrResult:
+    lines = [line for para in paras for line in para]
+    confs = [word.confidence for line in lines for word in line.words]
+    text = "\n\n".join("\n".join(line.text for line in para) for para in paras)
+    confidence = round(sum(confs) / len(confs), 2) if confs else None
+    return OcrResult(text=text, confidence=confidence, lines=lines, seconds=seconds)
+
+
+def _word_text(item: Any, level: int) -> str:
+    try:
+        return str(item.GetUTF8Text(level) or "").strip()
+    except RuntimeError:  # tesserocr's way of saying "empty" (e.g. on a blank page)
+        return ""
+
+
+def _line(words: list[Word], box: Box | None) -> Line:
+    confidence = round(sum(w.confidence for w in words) / len(words), 2)
+    return Line(" ".join(w.text for w in words), confidence, box, tuple(words))
+
+
+def _box(raw: Any) -> Box | None:
+    if not raw:
+        return None
+    x0, y0, x1, y1 = (int(v) for v in raw)
+    return (x0, y0, x1, y1)
+
+
+def _credible_dpi(dpi: int | None) -> int:
+    if not dpi:
+        return 0
+    return min(max(dpi, _DPI_RANGE[0]), _DPI_RANGE[1])

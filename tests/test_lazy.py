@@ -1,0 +1,119 @@
+"""Lazy: loads once under concurrency, remembers failures, never imports anything heavy."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from lexo.lazy import Lazy
+
+
+def test_not_loaded_until_get() -> None:
+    calls: list[int] = []
+    lazy = Lazy("thing", lambda: calls.append(1) or "value")
+    assert lazy.state == "not_loaded"
+    assert not lazy.loaded
+    assert lazy.status() == {"state": "not_loaded", "load_seconds": None, "error": None}
+    assert lazy.peek() is None
+    assert calls == []
+    assert lazy.get() == "value"
+    assert lazy.get() == "value"
+    assert calls == [1]
+    assert lazy.state == "ready"
+    assert lazy.loaded
+    assert lazy.load_seconds is not None
+    assert lazy.status()["state"] == "ready"
+
+
+def test_ten_threads_share_one_load() -> None:
+    entered = threading.Event()
+    release = threading.Event()
+    calls: list[int] = []
+
+    def loader() -> object:
+        calls.append(1)
+        entered.set()
+        assert release.wait(timeout=10)
+        return object()
+
+    lazy: Lazy[object] = Lazy("shared", loader)
+    results: list[object] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        value = lazy.get()
+        with lock:
+            results.append(value)
+
+    threads = [threading.Thread(target=worker) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    assert entered.wait(timeout=10)
+    assert lazy.state == "loading"
+    assert lazy.status()["state"] == "loading"
+    release.set()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert calls == [1]
+    assert len(results) == 10
+    assert all(value is results[0] for value in results)
+    assert lazy.state == "ready"
+
+
+def test_failure_is_remembered_without_retry() -> None:
+    calls: list[int] = []
+
+    def loader() -> str:
+        calls.append(1)
+        raise ValueError("no weights here")
+
+    lazy = Lazy("broken", loader)
+    with pytest.raises(ValueError, match="no weights"):
+        lazy.get()
+    assert lazy.state == "failed"
+    assert isinstance(lazy.error, ValueError)
+    assert lazy.status()["error"] == "no weights here"
+    assert lazy.load_seconds is not None
+    with pytest.raises(ValueError, match="no weights"):
+        lazy.get()
+    assert calls == [1]  # not called again
+
+
+def test_failure_is_retried_when_asked() -> None:
+    outcomes = iter([RuntimeError("first try fails"), "second try works"])
+
+    def loader() -> str:
+        outcome = next(outcomes)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    lazy = Lazy("flaky", loader, retry=True)
+    with pytest.raises(RuntimeError):
+        lazy.get()
+    assert lazy.state == "failed"
+    assert lazy.get() == "second try works"
+    assert lazy.state == "ready"
+    assert lazy.error is None
+
+
+def test_reset_hands_back_the_value() -> None:
+    lazy = Lazy("thing", lambda: [1, 2])
+    value = lazy.get()
+    assert lazy.reset() is value
+    assert lazy.state == "not_loaded"
+    assert lazy.get() is not value
+
+
+@pytest.mark.parametrize("module", ["lexo.lazy", "lexo.pipeline", "lexo.ocr", "lexo.readers"])
+def test_import_pulls_no_heavy_library(module: str) -> None:
+    code = (
+        f"import sys, {module}; "
+        "heavy = [m for m in ('tesserocr', 'pypdfium2', 'PIL', 'numpy', 'torch') "
+        "if m in sys.modules]; print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
