@@ -120,7 +120,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    series: dict[str, list[dict[str, float]]] = {"fresh_data_folder": [], "existing_data_folder": []}
+    series: dict[str, list[dict[str, float]]] = {
+        "fresh_data_folder": [],
+        "existing_data_folder": [],
+    }
     with tempfile.TemporaryDirectory(prefix="lexo-bench-") as tmp:
         base = Path(tmp)
         kept = base / "kept"

@@ -42,7 +42,9 @@ def pg_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as exc:
-        pytest.fail(f"PostgreSQL unreachable at {PG_ADMIN_URL}: {exc}. Run scripts/test-services.sh")
+        pytest.fail(
+            f"PostgreSQL unreachable at {PG_ADMIN_URL}: {exc}. Run scripts/test-services.sh"
+        )
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     from lexo.store.db import Database
 

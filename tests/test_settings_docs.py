@@ -23,8 +23,8 @@ def test_defaults_are_local_and_safe(tmp_path: Path) -> None:
 
 def test_public_bind_requires_a_token(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="LEXO_API_TOKEN"):
-        make_settings(tmp_path, host="0.0.0.0")  # noqa: S104
-    assert not make_settings(tmp_path, host="0.0.0.0", api_token="t").is_loopback  # noqa: S104
+        make_settings(tmp_path, host="0.0.0.0")
+    assert not make_settings(tmp_path, host="0.0.0.0", api_token="t").is_loopback
 
 
 def test_inbox_may_not_overlap_data_or_models(tmp_path: Path) -> None:

@@ -224,10 +224,16 @@ def doctor() -> None:
     problems = 0
     tessdata = settings.resolve_tessdata()
     langs = settings.ocr_languages.split("+")
-    missing = [lang for lang in langs if not tessdata or not (tessdata / f"{lang}.traineddata").exists()]
-    problems += _check("tesseract data", tessdata is not None and not missing, f"{tessdata} {missing or ''}")
+    missing = [
+        lang for lang in langs if not tessdata or not (tessdata / f"{lang}.traineddata").exists()
+    ]
+    problems += _check(
+        "tesseract data", tessdata is not None and not missing, f"{tessdata} {missing or ''}"
+    )
     runtime = _runtime(settings)
-    problems += _check("database", runtime.db.ping(), f"{runtime.db.dialect} rev {runtime.db.current_revision()}")
+    problems += _check(
+        "database", runtime.db.ping(), f"{runtime.db.dialect} rev {runtime.db.current_revision()}"
+    )
     problems += _check("inbox", settings.inbox_dir.exists(), str(settings.inbox_dir))
     runtime.close()
     raise typer.Exit(ExitCode.CONFIG if problems else ExitCode.OK)

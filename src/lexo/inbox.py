@@ -176,7 +176,7 @@ class InboxWatcher:
         target_dir.mkdir(parents=True, exist_ok=True)
         target = _free_name(target_dir / path.name)
         try:
-            os.replace(path, target)
+            path.replace(target)
         except OSError as exc:
             log.warning("Could not move %s to %s/: %s", path, folder, exc)
             return

@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request, Response
-from fastapi.responses import JSONResponse
 
 from lexo import __version__
 from lexo.api import errors
@@ -39,9 +38,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime.prepare()
         if background:
-            runtime.start_background(
-                worker=settings.embedded_worker, watcher=settings.watch_inbox
-            )
+            runtime.start_background(worker=settings.embedded_worker, watcher=settings.watch_inbox)
         yield
         runtime.close()
 
@@ -58,17 +55,16 @@ def create_app(
     @app.middleware("http")
     async def limit_upload(request: Request, call_next):  # type: ignore[no-untyped-def]
         declared = request.headers.get("content-length")
-        if request.method == "POST" and declared and declared.isdigit():
-            if int(declared) > settings.max_upload_bytes + UPLOAD_SLACK:
-                return JSONResponse(
-                    {
-                        "error": {
-                            "code": "too_large",
-                            "message": f"The upload exceeds {settings.max_upload_mb} MiB.",
-                        }
-                    },
-                    status_code=413,
-                )
+        too_big = (
+            request.method == "POST"
+            and declared is not None
+            and declared.isdigit()
+            and int(declared) > settings.max_upload_bytes + UPLOAD_SLACK
+        )
+        if too_big:
+            return errors.problem(
+                413, "too_large", f"The upload exceeds {settings.max_upload_mb} MiB."
+            )
         response: Response = await call_next(request)
         return response
 

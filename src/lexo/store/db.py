@@ -130,4 +130,3 @@ def _sqlite_begin(conn: Connection) -> None:
 
 def _short(exc: BaseException) -> str:
     return str(exc).splitlines()[0][:300]
-

@@ -102,8 +102,8 @@ class OriginalStore:
             staged.path.unlink(missing_ok=True)
             return target
         target.parent.mkdir(parents=True, exist_ok=True)
-        os.chmod(staged.path, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
-        os.replace(staged.path, target)
+        staged.path.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+        staged.path.replace(target)
         return target
 
     def discard(self, staged: Staged) -> None:

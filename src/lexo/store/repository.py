@@ -75,7 +75,7 @@ class Repository:
                     updated_at=ts,
                     processed_at=ts if error else None,
                 )
-            ).inserted_primary_key[0]
+            ).inserted_primary_key[0]  # type: ignore[index]
             job_id = None if error else _insert_job(conn, doc_id, options, ts)
         return int(doc_id), job_id
 
@@ -282,7 +282,7 @@ class Repository:
         return final
 
     def requeue_interrupted(self, *, all_running: bool) -> int:
-        """Put back jobs whose worker died: every running job (embedded start-up) or expired leases."""
+        """Put back jobs whose worker died: all running ones (embedded start) or expired leases."""
         ts = now()
         cond = jobs.c.status == JOB_RUNNING
         if not all_running:
@@ -312,7 +312,7 @@ def _insert_job(conn: Connection, doc_id: int, options: dict[str, Any] | None, t
             options=options or {},
             created_at=ts,
         )
-    ).inserted_primary_key[0]
+    ).inserted_primary_key[0]  # type: ignore[index]
     return int(job_id)
 
 

@@ -84,7 +84,7 @@ def _sqlite(conn: Connection, terms: list[str], joiner: str, limit: int) -> list
     if not best:
         return []
     ids = ",".join(str(int(r["page_id"])) for r in best)
-    snippets = dict(
+    snippets: dict[int, str] = dict(
         conn.execute(
             text(_SQLITE_SNIPPETS.format(ids=ids)), {"q": match, "start": START, "stop": STOP}
         ).all()

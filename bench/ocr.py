@@ -1,0 +1,192 @@
+"""OCR speed and accuracy: LEXO in-process vs the tesseract command line, side by side.
+
+Inputs: ``../shared/corpus/ocrmypdf/linn.png`` against ``linn.txt`` (a reference reading, not
+a perfect truth), and the French development set (``tests/fixtures/devset.py``) in its clean,
+scan-like and poor variants, page images at 300 dpi. Engines, in one run on the same pages:
+
+- ``lexo``: ``Pipeline.process_file`` (tesserocr, languages from settings, warm engine);
+- ``cli``: ``tesseract IMAGE - -l LANGS`` as shipped (OpenMP free to use every core);
+- ``cli-omp1``: the same with ``OMP_THREAD_LIMIT=1`` (what helps the CLI most on 2 cores).
+
+CER and WER after ``bench.metrics.normalize``; per group: CER over all characters (sum of
+edits / sum of reference lengths), median page CER, median seconds per page.
+Writes ``bench/results/ocr.json``.
+
+    .venv/bin/python bench/ocr.py [--n-per-type 2] [--engines lexo,cli,cli-omp1] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.metrics import char_distance, normalize, word_distance  # noqa: E402
+
+CORPUS = Path(os.environ.get("LEXO_CORPUS", ROOT.parent / "shared" / "corpus"))
+RESULTS = ROOT / "bench" / "results"
+DEVSET_DIR = ROOT / "tests" / "fixtures" / "_generated" / "devset"
+
+Page = tuple[str, Path, str]  # (group, image, reference text)
+
+
+def pages(n_per_type: int) -> list[Page]:
+    from tests.fixtures.devset import generate
+
+    found: list[Page] = [
+        ("linn", CORPUS / "ocrmypdf" / "linn.png", (CORPUS / "ocrmypdf" / "linn.txt").read_text())
+    ]
+    for sample in generate(DEVSET_DIR, n_per_type=n_per_type):
+        for image, truth in zip(sample.image_paths, sample.page_texts, strict=True):
+            found.append((f"devset-{sample.variant}", image, truth))
+    return found
+
+
+class Lexo:
+    name = "lexo"
+
+    def __init__(self, work: Path) -> None:
+        from lexo.pipeline import Pipeline
+        from lexo.settings import Settings
+
+        settings = Settings(data_dir=work / "data", inbox_dir=work / "inbox", ocr_threads=1)
+        self.languages = settings.ocr_languages
+        self.pipeline = Pipeline(settings)
+
+    def read(self, image: Path) -> str:
+        return self.pipeline.process_file(image).text
+
+
+class Cli:
+    def __init__(self, languages: str, *, omp_one: bool) -> None:
+        self.name = "cli-omp1" if omp_one else "cli"
+        self.languages = languages
+        self.env = {**os.environ}
+        if omp_one:
+            self.env["OMP_THREAD_LIMIT"] = "1"
+        else:
+            self.env.pop("OMP_THREAD_LIMIT", None)
+
+    def read(self, image: Path) -> str:
+        out = subprocess.run(
+            ["tesseract", str(image), "-", "-l", self.languages],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            check=True,
+        )
+        return out.stdout
+
+
+def run(engines: list[object], work: list[Page]) -> list[dict[str, object]]:
+    rows = []
+    for engine in engines:
+        engine.read(work[0][1])  # type: ignore[attr-defined]  # warm-up, not measured
+    for group, image, truth in work:
+        for engine in engines:  # engines alternate page by page: noise falls on all alike
+            start = time.perf_counter()
+            text = engine.read(image)  # type: ignore[attr-defined]
+            seconds = time.perf_counter() - start
+            rows.append(
+                {
+                    "group": group,
+                    "image": str(image.relative_to(image.parents[1])),
+                    "engine": engine.name,  # type: ignore[attr-defined]
+                    "seconds": seconds,
+                    "char_edits": char_distance(truth, text),
+                    "ref_chars": len(normalize(truth)),
+                    "word_edits": word_distance(truth, text),
+                    "ref_words": len(normalize(truth).split()),
+                }
+            )
+    return rows
+
+
+def summarize(rows: list[dict[str, object]]) -> dict[str, dict[str, dict[str, float]]]:
+    groups: dict[tuple[str, str], list[dict[str, object]]] = defaultdict(list)
+    for row in rows:
+        groups[(str(row["group"]), str(row["engine"]))].append(row)
+    for row in rows:
+        if str(row["group"]).startswith("devset"):
+            groups[("devset-all", str(row["engine"]))].append(row)
+    out: dict[str, dict[str, dict[str, float]]] = defaultdict(dict)
+    for (group, engine), items in sorted(groups.items()):
+        chars = sum(int(r["ref_chars"]) for r in items)  # type: ignore[call-overload]
+        words = sum(int(r["ref_words"]) for r in items)  # type: ignore[call-overload]
+        out[group][engine] = {
+            "pages": len(items),
+            "cer": sum(int(r["char_edits"]) for r in items) / max(chars, 1),  # type: ignore[call-overload]
+            "wer": sum(int(r["word_edits"]) for r in items) / max(words, 1),  # type: ignore[call-overload]
+            "median_page_cer": statistics.median(
+                int(r["char_edits"]) / max(int(r["ref_chars"]), 1)  # type: ignore[call-overload]
+                for r in items
+            ),
+            "median_s_per_page": statistics.median(float(r["seconds"]) for r in items),  # type: ignore[arg-type]
+        }
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n-per-type", type=int, default=2)
+    parser.add_argument("--engines", default="lexo,cli,cli-omp1")
+    parser.add_argument("--quick", action="store_true", help="linn and clean+scan of 1 per type")
+    args = parser.parse_args()
+    work = pages(1 if args.quick else args.n_per_type)
+    if args.quick:
+        work = [p for p in work if p[0] != "devset-poor"]
+    names = args.engines.split(",")
+    with tempfile.TemporaryDirectory() as tmp:
+        lexo = Lexo(Path(tmp))
+        chosen: list[object] = []
+        for name in names:
+            if name == "lexo":
+                chosen.append(lexo)
+            elif name in ("cli", "cli-omp1"):
+                chosen.append(Cli(lexo.languages, omp_one=name == "cli-omp1"))
+        rows = run(chosen, work)
+        lexo.pipeline.close()
+    summary = summarize(rows)
+    print(f"OCR, languages {lexo.languages}, {len(work)} pages, engines {', '.join(names)}")
+    head = ("group", "engine", "pages", "CER", "WER", "med CER", "s/page")
+    print("{:<14} {:<9} {:>5} {:>7} {:>7} {:>8} {:>7}".format(*head))
+    for group, engines in summary.items():
+        for engine, s in engines.items():
+            print(
+                f"{group:<14} {engine:<9} {int(s['pages']):>5} {s['cer']:>7.2%} {s['wer']:>7.2%} "
+                f"{s['median_page_cer']:>8.2%} {s['median_s_per_page']:>7.2f}"
+            )
+    if "lexo" in names:
+        for other in ("cli", "cli-omp1"):
+            if other in names and "devset-all" in summary:
+                ratio = (
+                    summary["devset-all"]["lexo"]["median_s_per_page"]
+                    / summary["devset-all"][other]["median_s_per_page"]
+                )
+                print(f"speed ratio lexo / {other} (devset, median s/page): {ratio:.2f}")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = {
+        "benchmark": "ocr",
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "args": vars(args),
+        "summary": summary,
+        "pages": rows,
+    }
+    (RESULTS / "ocr.json").write_text(json.dumps(out, indent=2, ensure_ascii=False))
+    print(f"written {RESULTS / 'ocr.json'}")
+
+
+if __name__ == "__main__":
+    main()
