@@ -234,7 +234,9 @@ def doctor() -> None:
     problems += _check(
         "database", runtime.db.ping(), f"{runtime.db.dialect} rev {runtime.db.current_revision()}"
     )
-    problems += _check("inbox", settings.inbox_dir.exists(), str(settings.inbox_dir))
+    inbox = settings.inbox_dir
+    note = "" if inbox.exists() else " (created by 'lexo serve')"
+    problems += _check("inbox", inbox.exists() or inbox.parent.is_dir(), f"{inbox}{note}")
     runtime.close()
     raise typer.Exit(ExitCode.CONFIG if problems else ExitCode.OK)
 
@@ -251,20 +253,13 @@ def version() -> None:
 
 
 def main() -> None:
-    """Entry point: run the CLI, translating LEXO errors into messages and exit codes."""
+    """Entry point: run the CLI, translating LEXO errors into messages and exit codes.
+
+    Click's standalone mode already turns usage errors into exit code 2 and Ctrl-C into 1;
+    LEXO's own errors pass through it and are translated here.
+    """
     try:
-        app(standalone_mode=False)
+        app()
     except LexoError as exc:
         typer.echo(f"lexo: {exc.message}", err=True)
         sys.exit(int(exc.exit_code))
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except (typer.Abort, KeyboardInterrupt):
-        sys.exit(130)
-    except Exception as exc:  # click usage errors and the like
-        from click.exceptions import ClickException
-
-        if isinstance(exc, ClickException):
-            exc.show()
-            sys.exit(ExitCode.USAGE)
-        raise

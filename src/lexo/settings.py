@@ -84,6 +84,13 @@ class Settings(BaseSettings):
     embedded_worker: bool = Field(
         default=True, description="Run the job worker inside 'lexo serve'."
     )
+    worker_concurrency: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="Documents the embedded worker processes at once (their pages share the "
+        "OCR threads).",
+    )
     job_max_attempts: int = Field(default=3, ge=1, description="Tries before a job fails.")
     job_lease_seconds: int = Field(
         default=600, ge=10, description="A running job not renewed for this long is re-queued."

@@ -53,36 +53,47 @@ class LocalWorker:
         self.name = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.current_job: int | None = None
+        self._threads: list[threading.Thread] = []
+        self._current: set[int] = set()
         self.processed = 0
         self.failed = 0
+        self._count_lock = threading.Lock()
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> None:
+        """Start ``worker_concurrency`` threads, each running one document at a time.
+
+        They share the pipeline's OCR threads, so several single-page scans keep every core
+        busy while a long PDF cannot take more than its share.
+        """
         self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="lexo-worker", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._loop, name=f"lexo-worker-{i}", daemon=True)
+            for i in range(self.settings.worker_concurrency)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:
         self._stop.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads = []
 
     def notify(self, _job_id: int | None = None) -> None:
         self._wake.set()
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return any(thread.is_alive() for thread in self._threads)
 
     def status(self) -> dict[str, Any]:
         return {
             "running": self.running,
-            "current_task": self.current_job,
+            "threads": len(self._threads),
+            "current_tasks": sorted(self._current),
             "processed": self.processed,
             "failed": self.failed,
         }
@@ -95,6 +106,8 @@ class LocalWorker:
                 log.exception("Worker loop error; retrying shortly")
                 worked = False
             if not worked:
+                # Every idle thread waits on the same event; whichever wakes first clears it,
+                # the others find the queue empty on their next poll at the latest.
                 self._wake.wait(POLL_SECONDS)
                 self._wake.clear()
 
@@ -112,11 +125,11 @@ class LocalWorker:
         job = self.repo.claim_job(self.name, self.settings.job_lease_seconds)
         if job is None:
             return False
-        self.current_job = job["id"]
+        self._current.add(job["id"])
         try:
             self._run(job)
         finally:
-            self.current_job = None
+            self._current.discard(job["id"])
         return True
 
     def _run(self, job: dict[str, Any]) -> None:
@@ -163,10 +176,11 @@ class LocalWorker:
         return progress
 
     def _done(self, doc: dict[str, Any], *, ok: bool, reason: str | None = None) -> None:
-        if ok:
-            self.processed += 1
-        else:
-            self.failed += 1
+        with self._count_lock:
+            if ok:
+                self.processed += 1
+            else:
+                self.failed += 1
             log.warning("Document %s failed: %s", doc["id"], reason)
         if self._on_finished is not None:
             fresh = self.repo.get_document(doc["id"], with_pages=False)
