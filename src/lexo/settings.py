@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -60,6 +61,11 @@ class Settings(BaseSettings):
         "a loopback address.",
     )
     ocr_languages: str = Field(default="fra+eng", description="Tesseract languages, '+'-joined.")
+    ocr_page_segmentation: Literal["auto", "single_column", "single_block"] = Field(
+        default="auto",
+        description="Tesseract page segmentation: 'auto' finds columns and blocks; "
+        "'single_column' reads each line across the page (tables row by row).",
+    )
     tessdata_dir: Path | None = Field(
         default=None, description="Tesseract language data; found automatically when empty."
     )

@@ -29,6 +29,10 @@ _DPI_RANGE = (70, 2400)
 _APT_PACKAGE = "tesseract-ocr-{lang}"
 
 
+#: LEXO's names for Tesseract's page segmentation modes (tesserocr.PSM values).
+PAGE_SEGMENTATION = {"auto": 3, "single_column": 4, "single_block": 6}
+
+
 def languages_available(tessdata: Path | None) -> list[str]:
     """Languages with a ``.traineddata`` file in ``tessdata`` (sorted; empty when none)."""
     if tessdata is None or not tessdata.is_dir():
@@ -66,6 +70,7 @@ class TesseractEngine:
 
     def __init__(self, settings: Settings) -> None:
         self.tessdata = check_languages(settings)
+        self.settings = settings
         self.languages = settings.ocr_languages
         self.threads = settings.ocr_threads or os.cpu_count() or 1
         self._cond = threading.Condition()
@@ -126,7 +131,7 @@ class TesseractEngine:
             api = tesserocr.PyTessBaseAPI(
                 path=f"{self.tessdata}{os.sep}",
                 lang=self.languages,
-                psm=tesserocr.PSM.AUTO,
+                psm=PAGE_SEGMENTATION[self.settings.ocr_page_segmentation],
                 oem=tesserocr.OEM.DEFAULT,
             )
         except RuntimeError as exc:

@@ -1,0 +1,1 @@
+"""LEXO test suite."""
