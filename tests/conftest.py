@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -19,6 +20,7 @@ from lexo.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("LEXO_CORPUS", ROOT.parent / "shared" / "corpus"))
+DEVSET_SEED = 7
 PG_ADMIN_URL = os.environ.get(
     "LEXO_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -29,6 +31,19 @@ def corpus() -> Path:
     if not CORPUS.exists():
         pytest.fail(f"The shared corpus is missing at {CORPUS} (set LEXO_CORPUS).")
     return CORPUS
+
+
+@pytest.fixture(scope="session")
+def devset_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("devset")
+
+
+@pytest.fixture(scope="session")
+def samples(devset_dir: Path) -> list[Any]:
+    """The French development set, one document per kind in every variant, rendered once."""
+    from tests.fixtures.devset import generate
+
+    return generate(devset_dir, n_per_type=1, seed=DEVSET_SEED)
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,8 @@ from tests.fixtures.devset import DOC_TYPES, VARIANTS, Sample, build_documents, 
 from tests.fixtures.devset_layout import DevDocument
 from tests.fixtures.devset_values import fr_amount, fr_date, group4, spaced_siret
 
-SEED = 7
+from .conftest import DEVSET_SEED as SEED
+
 CANONICAL = {
     "issuer", "date", "due_date", "amount_total", "amount_untaxed", "amount_tax", "currency",
     "iban", "bic", "siret", "siren", "vat_number", "invoice_number", "reference", "tax_number",
@@ -45,17 +46,6 @@ def _rib_ok(iban: str) -> bool:
 
 def _flat(text: str) -> str:
     return " ".join(text.split())
-
-
-@pytest.fixture(scope="session")
-def devset_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("devset")
-
-
-@pytest.fixture(scope="session")
-def samples(devset_dir: Path) -> list[Sample]:
-    """One document per kind in every variant, rendered once for the whole session."""
-    return generate(devset_dir, n_per_type=1, seed=SEED)
 
 
 @pytest.fixture(scope="module")
