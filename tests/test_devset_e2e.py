@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from bench.metrics import normalize
 from fastapi.testclient import TestClient
 
-from bench.metrics import normalize
 from lexo.api.app import create_app
 from lexo.settings import Settings
 
