@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -49,7 +50,9 @@ def test_health_answers_without_loading_engines(client: TestClient) -> None:
     assert ocr["engines"]["tesseract"]["state"] == "not_loaded"
 
 
-def test_upload_process_read_search_delete(client: TestClient, tmp_path: Path) -> None:
+def test_upload_process_read_search_delete(
+    client: TestClient, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     pdf = make_text_pdf(tmp_path / "facture.pdf", [FACTURE, ["Conditions générales", "Page 2"]])
     data = pdf.read_bytes()
     r = client.post("/api/v1/documents", files={"file": ("../../etc/facture.pdf", data)})
@@ -60,6 +63,7 @@ def test_upload_process_read_search_delete(client: TestClient, tmp_path: Path) -
     doc_id = created["id"]
 
     assert _process(client) == 1
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
     task = client.get(f"/api/v1/tasks/{created['task_id']}").json()
     assert task["status"] == "done" and task["progress"] == {"done": 2, "total": 2}
     doc = client.get(f"/api/v1/documents/{doc_id}").json()

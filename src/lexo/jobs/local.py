@@ -181,6 +181,7 @@ class LocalWorker:
                 self.processed += 1
             else:
                 self.failed += 1
+        if not ok:
             log.warning("Document %s failed: %s", doc["id"], reason)
         if self._on_finished is not None:
             fresh = self.repo.get_document(doc["id"], with_pages=False)
