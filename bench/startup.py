@@ -6,7 +6,13 @@ launch until /api/v1/search finds it is measured (cold OCR engine); RSS after. T
 fresh data folder each time (first start: the schema is created) and an existing data folder
 (every later start). Prints medians and writes bench/results/startup.json.
 
-    .venv/bin/python bench/startup.py [--runs 5]
+Then the models: the packaged ones (spaCy French, MiniLM) are migrated into a temporary
+``ml_models/`` (plus, with ``--models-dir``, those of a real cache) and each is loaded cold in
+a fresh process and run once (load time, inference time, RSS); one process loads them all
+(RSS after all models are loaded); and ``lexo serve`` with ``LEXO_WARMUP=ocr,nlp,embed`` reports
+through ``/api/v1/health/models`` what its own holders loaded, in how long, and its RSS.
+
+    .venv/bin/python bench/startup.py [--runs 5] [--models-dir ml_models] [--no-models]
 """
 
 from __future__ import annotations
@@ -59,7 +65,8 @@ def make_scan(folder: Path, run: int) -> Path:
     return render_png(pdf, folder / f"scan-{run}.png")
 
 
-def one_run(scan: Path, work: Path) -> dict[str, float]:
+def launch(work: Path, **env_extra: str) -> tuple[subprocess.Popen[bytes], str, float]:
+    """Start ``lexo serve`` on a free port with its folders in ``work``: (process, URL, t0)."""
     port = free_port()
     work.mkdir(parents=True, exist_ok=True)
     env = {
@@ -70,11 +77,16 @@ def one_run(scan: Path, work: Path) -> dict[str, float]:
         "LEXO_PORT": str(port),
         "LEXO_INBOX_STABLE_SECONDS": "0.2",
         "LEXO_LOG_LEVEL": "WARNING",
+        **env_extra,
     }
     lexo = str(Path(sys.executable).parent / "lexo")
     start = time.perf_counter()
     proc = subprocess.Popen([lexo, "serve"], env=env, cwd=work)
-    base = f"http://127.0.0.1:{port}"
+    return proc, f"http://127.0.0.1:{port}", start
+
+
+def one_run(scan: Path, work: Path) -> dict[str, float]:
+    proc, base, start = launch(work)
     try:
         with httpx.Client(timeout=2.0) as client:
             healthy = _poll(lambda: client.get(f"{base}/api/v1/health").status_code == 200)
@@ -104,6 +116,86 @@ def one_run(scan: Path, work: Path) -> dict[str, float]:
     }
 
 
+LOAD_ONE = """
+import json, sys, time
+t0 = time.perf_counter()
+from lexo.lazy import rss_bytes
+from lexo.modelload import enforce_offline, smoke_test
+enforce_offline()
+base = rss_bytes()
+out = []
+for kind, path in zip(sys.argv[1::2], sys.argv[2::2]):
+    report = smoke_test(kind, __import__("pathlib").Path(path))
+    out.append({"kind": kind, "path": path, "load_s": report.load_s,
+                "inference_s": report.inference_s, "rss_mb": rss_bytes() / 2**20})
+print(json.dumps({"base_rss_mb": base / 2**20, "models": out}))
+"""
+
+
+def models_phase(work: Path, extra: Path | None) -> dict[str, object]:
+    """Cold load time of each model (a fresh process each) and RSS with all of them loaded."""
+    from lexo.modelcache import ModelCache
+    from lexo.modelsources import migrate
+
+    caches = [ModelCache(work / "ml_models")]
+    migrate(caches[0], hub=None, packages=True)
+    if extra is not None:
+        caches.append(ModelCache(extra))
+    targets = [
+        (entry.key, entry.kind, str(cache.path(entry.kind, entry.name)))
+        for cache in caches
+        for entry in cache.entries().values()
+    ]
+
+    def load(pairs: list[tuple[str, str, str]]) -> dict[str, object]:
+        argv = [a for _, kind, path in pairs for a in (kind, path)]
+        run = subprocess.run(
+            [sys.executable, "-c", LOAD_ONE, *argv], capture_output=True, text=True, timeout=900
+        )
+        if run.returncode != 0:
+            raise RuntimeError(run.stderr[-2000:])
+        result: dict[str, object] = json.loads(run.stdout.strip().splitlines()[-1])
+        return result
+
+    each = {}
+    for key, kind, path in targets:
+        report = load([(key, kind, path)])
+        item = report["models"][0]  # type: ignore[index]
+        each[key] = {**item, "base_rss_mb": report["base_rss_mb"]}
+    together = load(targets)
+    return {"each_cold": each, "all_in_one_process": together, "models_dir": str(work)}
+
+
+def warm_server_phase(work: Path) -> dict[str, object]:
+    """``lexo serve`` with every warm-up feature: what its health/models says once done."""
+    proc, base, start = launch(work, LEXO_WARMUP="ocr,nlp,embed")
+    body: dict[str, object] = {}
+    try:
+        with httpx.Client(timeout=5.0) as client:
+            _poll(lambda: client.get(f"{base}/api/v1/health").status_code == 200)
+            healthy = time.perf_counter() - start
+
+            def settled() -> bool:
+                nonlocal body
+                body = client.get(f"{base}/api/v1/health/models").json()
+                states = body["warmup"].values()  # type: ignore[union-attr]
+                return all(s not in ("pending", "loading") for s in states)
+
+            _poll(settled, timeout=600)
+            done = time.perf_counter() - start
+            rss = rss_mb(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    return {
+        "healthy_s": healthy,
+        "warm_up_done_s": done,
+        "rss_mb": rss,
+        "warmup": body.get("warmup"),
+        "engines": body.get("engines"),
+    }
+
+
 def _poll(check: object, timeout: float = 30.0) -> bool:
     deadline = time.perf_counter() + timeout
     while time.perf_counter() < deadline:
@@ -119,6 +211,8 @@ def _poll(check: object, timeout: float = 30.0) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--models-dir", type=Path, help="also load the models of this cache")
+    parser.add_argument("--no-models", action="store_true", help="skip the model phases")
     args = parser.parse_args()
     series: dict[str, list[dict[str, float]]] = {
         "fresh_data_folder": [],
@@ -132,6 +226,10 @@ def main() -> None:
             # alternate the two series so machine noise falls on both alike
             series["fresh_data_folder"].append(one_run(make_scan(base, 2 * i), base / f"f{i}"))
             series["existing_data_folder"].append(one_run(make_scan(base, 2 * i + 1), kept))
+        models: dict[str, object] = {}
+        if not args.no_models:
+            models = models_phase(base / "m", args.models_dir)
+            models["warm_server"] = warm_server_phase(base / "m")
     medians = {}
     for name, runs in series.items():
         keys = list(runs[0])
@@ -140,6 +238,26 @@ def main() -> None:
         for k in keys:
             values = [r[k] for r in runs]
             print(f"  {k:<26} {medians[name][k]:8.3f}   ({min(values):.3f}–{max(values):.3f})")
+    if models:
+        print("models, each loaded cold in a fresh process and run once:")
+        for key, item in models["each_cold"].items():  # type: ignore[attr-defined]
+            print(
+                f"  {key:<45} load {item['load_s']:6.2f} s  inference {item['inference_s']:6.3f} s"
+                f"  RSS {item['rss_mb']:7.1f} MB (from {item['base_rss_mb']:.1f})"
+            )
+        together = models["all_in_one_process"]["models"]  # type: ignore[index]
+        print(f"  all models in one process: RSS {together[-1]['rss_mb']:.1f} MB")
+        warm = models["warm_server"]
+        print(
+            f"lexo serve with LEXO_WARMUP=ocr,nlp,embed: healthy {warm['healthy_s']:.3f} s, "  # type: ignore[index]
+            f"warm-up settled {warm['warm_up_done_s']:.2f} s, RSS {warm['rss_mb']:.1f} MB, "  # type: ignore[index]
+            f"warm-up {warm['warmup']}"  # type: ignore[index]
+        )
+        for engine in warm["engines"] or []:  # type: ignore[index]
+            print(
+                f"  {engine['name']:<20} {engine['state']:<10} load {engine['load_seconds']} s"
+                f"  memory {engine['memory_bytes']}"
+            )
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = {
         "benchmark": "startup",
@@ -147,6 +265,7 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "runs": series,
         "median": medians,
+        "models": models,
     }
     (RESULTS / "startup.json").write_text(json.dumps(out, indent=2))
     print(f"written {RESULTS / 'startup.json'}")

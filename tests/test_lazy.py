@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from lexo.lazy import Lazy
+from lexo.lazy import Lazy, registered, rss_bytes
 
 
 def test_not_loaded_until_get() -> None:
@@ -16,7 +16,12 @@ def test_not_loaded_until_get() -> None:
     lazy = Lazy("thing", lambda: calls.append(1) or "value")
     assert lazy.state == "not_loaded"
     assert not lazy.loaded
-    assert lazy.status() == {"state": "not_loaded", "load_seconds": None, "error": None}
+    assert lazy.status() == {
+        "state": "not_loaded",
+        "load_seconds": None,
+        "memory_bytes": None,
+        "error": None,
+    }
     assert lazy.peek() is None
     assert calls == []
     assert lazy.get() == "value"
@@ -117,3 +122,19 @@ def test_import_pulls_no_heavy_library(module: str) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_registry_and_memory_growth() -> None:
+    # Filled bytes: every page is written, so the allocation is resident at once.
+    lazy = Lazy("big-thing", lambda: b"x" * (32 * 2**20), model="spacy/x")
+    assert lazy in registered()
+    assert lazy.model == "spacy/x"
+    assert lazy.memory_bytes is None
+    value = lazy.get()
+    assert len(value) == 32 * 2**20
+    assert rss_bytes() is not None
+    # The 32 MiB were allocated inside the load, so the measured growth is about that.
+    assert lazy.memory_bytes is not None and lazy.memory_bytes >= 16 * 2**20
+    name = lazy.name
+    del lazy, value
+    assert name not in {holder.name for holder in registered()}

@@ -13,7 +13,9 @@ from typing import Annotated, Any
 import typer
 
 from lexo import __version__
+from lexo.cli_models import models_app
 from lexo.errors import ExitCode, LexoError
+from lexo.modelload import enforce_offline
 from lexo.settings import Settings
 
 app = typer.Typer(
@@ -23,6 +25,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+app.add_typer(models_app, name="models")
 
 SUPPORTED_SUFFIXES = {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"}
 
@@ -258,6 +262,7 @@ def main() -> None:
     Click's standalone mode already turns usage errors into exit code 2 and Ctrl-C into 1;
     LEXO's own errors pass through it and are translated here.
     """
+    enforce_offline()
     try:
         app()
     except LexoError as exc:

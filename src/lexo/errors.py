@@ -20,6 +20,8 @@ class ExitCode(IntEnum):
     CONFIG = 6
     DATABASE = 7
     OCR = 8
+    MODEL_CORRUPT = 9
+    MODEL_LOAD = 10
 
 
 class LexoError(Exception):
@@ -72,6 +74,21 @@ class ModelMissingError(LexoError):
     exit_code = ExitCode.MODEL_MISSING
     http_status = 503
     code = "model_missing"
+
+
+class ModelCorruptError(ModelMissingError):
+    """A cached model's files differ from the manifest (size or SHA-256)."""
+
+    exit_code = ExitCode.MODEL_CORRUPT
+    code = "model_corrupt"
+
+
+class ModelLoadError(LexoError):
+    """A cached model is present and intact but does not load or run."""
+
+    exit_code = ExitCode.MODEL_LOAD
+    http_status = 503
+    code = "model_load"
 
 
 class OcrError(LexoError):

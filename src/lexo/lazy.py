@@ -7,14 +7,44 @@ without ever triggering the load themselves.
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any, Generic, Literal, TypeVar, cast
 
 T = TypeVar("T")
 
 State = Literal["not_loaded", "loading", "ready", "failed"]
+
+#: Every live holder of this process, for the health pages (weak: a holder that is dropped,
+#: e.g. by a closed pipeline, disappears from the reports).
+_REGISTRY: weakref.WeakSet[Lazy[Any]] = weakref.WeakSet()
+_REGISTRY_LOCK = threading.Lock()
+
+
+def registered() -> list[Lazy[Any]]:
+    """The live holders of this process, sorted by name."""
+    with _REGISTRY_LOCK:
+        holders = list(_REGISTRY)
+    return sorted(holders, key=lambda lazy: lazy.name)
+
+
+def rss_bytes() -> int | None:
+    """Resident memory of this process now (Linux), or its peak (macOS); None elsewhere."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak if sys.platform == "darwin" else peak * 1024)
 
 
 class Lazy(Generic[T]):
@@ -24,8 +54,17 @@ class Lazy(Generic[T]):
     loader again, unless ``retry=True``, in which case the next :meth:`get` tries again.
     """
 
-    def __init__(self, name: str, loader: Callable[[], T], *, retry: bool = False) -> None:
+    def __init__(
+        self,
+        name: str,
+        loader: Callable[[], T],
+        *,
+        retry: bool = False,
+        model: str | None = None,
+    ) -> None:
         self.name = name
+        #: The model cache key it loads (``kind/name`` in ``ml_models/manifest.json``), if any.
+        self.model = model
         self.retry = retry
         self._loader = loader
         self._lock = threading.Lock()
@@ -33,6 +72,9 @@ class Lazy(Generic[T]):
         self._state: State = "not_loaded"
         self._error: Exception | None = None
         self._load_seconds: float | None = None
+        self._memory_bytes: int | None = None
+        with _REGISTRY_LOCK:
+            _REGISTRY.add(self)
 
     @property
     def state(self) -> State:
@@ -46,6 +88,12 @@ class Lazy(Generic[T]):
     def load_seconds(self) -> float | None:
         """Duration of the last load attempt (successful or not); None before any."""
         return self._load_seconds
+
+    @property
+    def memory_bytes(self) -> int | None:
+        """Growth of the process's resident memory during the load (approximate: other
+        threads allocate meanwhile); None before a successful load or where unmeasurable."""
+        return self._memory_bytes
 
     @property
     def error(self) -> Exception | None:
@@ -65,6 +113,7 @@ class Lazy(Generic[T]):
             self._state = "loading"
             self._error = None
             start = time.perf_counter()
+            rss_before = rss_bytes()
             try:
                 value = self._loader()
             except Exception as exc:
@@ -77,6 +126,9 @@ class Lazy(Generic[T]):
                 self._state = "not_loaded"
                 raise
             self._load_seconds = time.perf_counter() - start
+            rss_after = rss_bytes()
+            if rss_before is not None and rss_after is not None:
+                self._memory_bytes = max(0, rss_after - rss_before)
             self._value = value
             self._state = "ready"
             return value
@@ -93,14 +145,16 @@ class Lazy(Generic[T]):
             self._value = None
             self._error = None
             self._load_seconds = None
+            self._memory_bytes = None
             return value
 
     def status(self) -> dict[str, Any]:
-        """``state``, ``load_seconds`` and ``error`` (a message), for health reports."""
+        """``state``, ``load_seconds``, ``memory_bytes`` and ``error`` (a message)."""
         seconds = self._load_seconds
         return {
             "state": self._state,
             "load_seconds": round(seconds, 3) if seconds is not None else None,
+            "memory_bytes": self._memory_bytes,
             "error": _describe(self._error),
         }
 

@@ -13,7 +13,11 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from lexo import __version__
+from lexo.errors import LexoError
 from lexo.intake import Intake
+from lexo.lazy import registered
+from lexo.modelcache import ModelCache
+from lexo.modelhealth import ModelVerifier, models_report
 from lexo.settings import Settings
 from lexo.store.db import Database
 from lexo.store.files import OriginalStore
@@ -39,6 +43,15 @@ class Runtime:
         self.worker: LocalWorker | None = None
         self.watcher: InboxWatcher | None = None
         self.intake = Intake(settings, self.repo, self.originals, notify=self._notify)
+        self.models = ModelCache(settings.models_dir)
+        self.verifier = ModelVerifier(self.models)
+        self._stop = threading.Event()
+        #: Set once the API is listening (by the app's lifespan), or by callers with no API;
+        #: background warm-up and verification wait for it so they never delay readiness.
+        self.serving = threading.Event()
+        self._threads: list[threading.Thread] = []
+        #: Per warm-up feature: "pending", "loading", "ready" or "failed: <reason>".
+        self.warmup: dict[str, str] = dict.fromkeys(settings.warmup_features, "pending")
 
     # -- parts built on demand -------------------------------------------------------------
 
@@ -99,8 +112,59 @@ class Runtime:
             self.make_worker().start()
         if self.watcher is not None:
             self.watcher.start()
+        self._spawn("model-verify", self._verify_models)
+        if self.warmup:
+            self._spawn("warm-up", self._warm_up)
+
+    def _spawn(self, name: str, target: Any) -> None:
+        thread = threading.Thread(target=target, name=f"lexo-{name}", daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    # Both background tasks begin after a pause, so that the API's first answers, the inbox's
+    # first scan and the worker's first job get the CPU first: they never delay readiness.
+    START_DELAY_S = 1.0
+
+    def _after_start(self, delay: float) -> bool:
+        """Wait until the API serves, then ``delay`` more seconds; False if stopped first."""
+        while not self.serving.wait(0.1):
+            if self._stop.is_set():
+                return False
+        return not self._stop.wait(delay)
+
+    def _verify_models(self) -> None:
+        if self._after_start(self.START_DELAY_S * 3):
+            self.verifier.verify_all(self._stop)
+
+    def _warm_up(self) -> None:
+        if not self._after_start(self.START_DELAY_S):
+            return
+        for feature in self.warmup:
+            if self._stop.is_set():
+                return
+            self.warmup[feature] = "loading"
+            try:
+                self.warm(feature)
+            except Exception as exc:  # reported in health; the feature loads on use instead
+                log.warning("Warm-up of %s failed: %s", feature, exc)
+                self.warmup[feature] = f"failed: {exc}"
+            else:
+                self.warmup[feature] = "ready"
+
+    def warm(self, feature: str) -> None:
+        """Load the engines of one feature now (``ocr``, ``nlp``, ``embed``)."""
+        if feature == "ocr":
+            from lexo.pipeline import OCR_ENGINE
+
+            self.pipeline.engines.get(OCR_ENGINE)
+            return
+        warm = getattr(self.pipeline, "warm", None)
+        if warm is None:
+            raise LexoError(f"nothing to warm up for {feature!r} in this version")
+        warm(feature)
 
     def close(self) -> None:
+        self._stop.set()
         if self.watcher is not None:
             self.watcher.stop()
         if self.worker is not None:
@@ -125,7 +189,12 @@ class Runtime:
             "worker": self.worker.status() if self.worker else {"running": False},
             "watcher": self.watcher.status() if self.watcher else {"running": False},
             "ocr_engines_initialized": bool(ocr and ocr["ocr_engines_initialized"]),
+            "models_loaded": sorted(h.model or h.name for h in registered() if h.loaded),
+            "warmup": self.warmup,
         }
+
+    def models_health(self) -> dict[str, Any]:
+        return {**models_report(self.models, self.verifier), "warmup": self.warmup}
 
     def ocr_health(self) -> dict[str, Any]:
         return self.pipeline.ocr_status()

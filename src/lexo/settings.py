@@ -16,6 +16,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lexo.errors import ConfigError
 
+#: What ``LEXO_WARMUP`` may name: OCR engines, French NER (spaCy), the sentence embedder.
+WARMUP_FEATURES = ("ocr", "nlp", "embed")
+
 #: Where distributions put Tesseract's language data, most specific first.
 TESSDATA_CANDIDATES = (
     "/usr/share/tesseract-ocr/5/tessdata",
@@ -66,6 +69,15 @@ class Settings(BaseSettings):
         description="Tesseract page segmentation: 'auto' finds columns and blocks; "
         "'single_column' reads each line across the page (tables row by row).",
     )
+    hf_cache_dir: Path = Field(
+        default_factory=lambda: Path.home() / ".cache" / "huggingface" / "hub",
+        description="A Hugging Face hub cache that 'lexo models migrate' reads from.",
+    )
+    warmup: str = Field(
+        default="",
+        description="Engines to load in the background after start, comma-separated: "
+        "ocr, nlp, embed. The API is ready before they are.",
+    )
     tessdata_dir: Path | None = Field(
         default=None, description="Tesseract language data; found automatically when empty."
     )
@@ -103,10 +115,26 @@ class Settings(BaseSettings):
     )
     log_level: str = Field(default="INFO", description="Python logging level.")
 
-    @field_validator("data_dir", "inbox_dir", "models_dir", mode="after")
+    @field_validator("data_dir", "inbox_dir", "models_dir", "hf_cache_dir", mode="after")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @field_validator("warmup", mode="after")
+    @classmethod
+    def _warmup(cls, value: str) -> str:
+        features = [f.strip().lower() for f in value.split(",") if f.strip()]
+        unknown = sorted(set(features) - set(WARMUP_FEATURES))
+        if unknown:
+            raise ValueError(
+                f"unknown warm-up feature(s) {', '.join(unknown)}; "
+                f"choose among {', '.join(WARMUP_FEATURES)}"
+            )
+        return ",".join(dict.fromkeys(features))
+
+    @property
+    def warmup_features(self) -> list[str]:
+        return [f for f in self.warmup.split(",") if f]
 
     @field_validator("tessdata_dir", mode="after")
     @classmethod

@@ -6,6 +6,7 @@ Importing this module must stay cheap: no ML library, no PIL, no pdfium (a test 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -39,6 +40,9 @@ def create_app(
         runtime.prepare()
         if background:
             runtime.start_background(worker=settings.embedded_worker, watcher=settings.watch_inbox)
+        # The server binds its socket right after this startup returns; warm-up and model
+        # verification wait for this signal, so they never compete with reaching readiness.
+        asyncio.get_running_loop().call_later(0.25, runtime.serving.set)
         yield
         runtime.close()
 

@@ -19,3 +19,11 @@ def health(runtime: RuntimeDep) -> dict[str, Any]:
 @router.get("/ocr", summary="OCR engines: loaded or not (they load on first use)")
 def health_ocr(runtime: RuntimeDep) -> dict[str, Any]:
     return runtime.ocr_health()
+
+
+@router.get(
+    "/models",
+    summary="Models in ml_models/: present, verified (SHA-256), loaded, load time, memory",
+)
+def health_models(runtime: RuntimeDep) -> dict[str, Any]:
+    return runtime.models_health()
