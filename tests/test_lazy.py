@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mmap
 import subprocess
 import sys
 import threading
@@ -125,8 +126,15 @@ def test_import_pulls_no_heavy_library(module: str) -> None:
 
 
 def test_registry_and_memory_growth() -> None:
-    # Filled bytes: every page is written, so the allocation is resident at once.
-    lazy = Lazy("big-thing", lambda: b"x" * (32 * 2**20), model="spacy/x")
+    def load() -> mmap.mmap:
+        # Fresh anonymous pages, each written once: resident at once, whatever memory the
+        # allocator kept from earlier tests (a plain bytes object could reuse that).
+        block = mmap.mmap(-1, 32 * 2**20)
+        for offset in range(0, len(block), mmap.PAGESIZE):
+            block[offset] = 1
+        return block
+
+    lazy = Lazy("big-thing", load, model="spacy/x")
     assert lazy in registered()
     assert lazy.model == "spacy/x"
     assert lazy.memory_bytes is None

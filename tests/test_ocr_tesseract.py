@@ -182,3 +182,37 @@ def test_engine_load_failure_is_reported(tmp_path: Path) -> None:
     assert status["state"] == "failed"
     assert "tesseract-ocr-zzz" in status["error"]
     assert not engines.initialized
+
+
+@pytest.fixture(scope="module")
+def upright_text(engine: TesseractEngine, phototest: Image.Image) -> str:
+    result = engine.recognize(phototest, dpi=300)
+    assert result.rotation == 0 and result.notes == []
+    return result.text
+
+
+def test_upside_down_page_is_turned_and_read(
+    engine: TesseractEngine, phototest: Image.Image, upright_text: str, tmp_path: Path
+) -> None:
+    upside_down = phototest.rotate(180, expand=True, fillcolor=255)
+    result = engine.recognize(upside_down, dpi=300)
+    assert result.rotation == 180
+    assert any("turned 180°" in note for note in result.notes)
+    assert cer(result.text, upright_text) < 0.02
+    # Without orientation detection the same page is unreadable: the feature is what fixes it.
+    plain = TesseractEngine(make_settings(tmp_path, ocr_fix_orientation=False, ocr_threads=1))
+    try:
+        assert cer(plain.recognize(upside_down, dpi=300).text, upright_text) > 0.5
+    finally:
+        plain.close()
+
+
+def test_skewed_page_is_straightened(
+    engine: TesseractEngine, phototest: Image.Image, upright_text: str
+) -> None:
+    skewed = phototest.rotate(-3, expand=True, fillcolor=255, resample=Image.Resampling.BICUBIC)
+    result = engine.recognize(skewed, dpi=300)
+    assert 2.5 <= result.rotation <= 3.5, result.rotation
+    assert any("straightened" in note for note in result.notes)
+    assert result.size is not None and result.size != skewed.size  # boxes are in the level image
+    assert cer(result.text, upright_text) < 0.03

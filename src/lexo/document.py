@@ -58,6 +58,9 @@ class Page:
     lines: list[Line] = field(default_factory=list)
     engine: str | None = None
     notes: list[str] = field(default_factory=list)
+    #: Degrees the image was turned counter-clockwise before OCR (orientation and skew);
+    #: ``lines`` boxes, ``width`` and ``height`` are those of the turned image.
+    rotation: float = 0.0
 
 
 @dataclass(slots=True)

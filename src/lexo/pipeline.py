@@ -247,6 +247,9 @@ class _Run:
             raise OcrError("The pipeline was closed while this document was in progress.") from exc
         self.ocr_s += result.seconds
         width, height = source.image.size if source.image is not None else (None, None)
+        if result.size is not None:  # the engine turned or straightened the page
+            width, height = result.size
+        notes += result.notes
         source.image = None  # the pixels are no longer needed
         engine = self.engine.name if self.engine is not None else None
         if _visible(source.text) > _visible(result.text):
@@ -265,6 +268,7 @@ class _Run:
                 lines=result.lines,
                 engine=engine,
                 notes=notes,
+                rotation=result.rotation,
             )
         return Page(
             source.number,

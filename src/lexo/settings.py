@@ -69,6 +69,14 @@ class Settings(BaseSettings):
         description="Tesseract page segmentation: 'auto' finds columns and blocks; "
         "'single_column' reads each line across the page (tables row by row).",
     )
+    ocr_deskew: bool = Field(
+        default=True,
+        description="Straighten pages Tesseract finds skewed (0.5° to 15°) and read them again.",
+    )
+    ocr_fix_orientation: bool = Field(
+        default=True,
+        description="Pages read with low confidence are checked for a 90/180/270° turn (OSD).",
+    )
     hf_cache_dir: Path = Field(
         default_factory=lambda: Path.home() / ".cache" / "huggingface" / "hub",
         description="A Hugging Face hub cache that 'lexo models migrate' reads from.",

@@ -4,10 +4,16 @@ A ``PyTessBaseAPI`` costs ~0.2 s to start and is not thread-safe, but its recogn
 releases the GIL. So the engine keeps a pool: a thread takes an idle instance (or creates
 one, up to ``threads``), uses it alone for one page, and gives it back; instances live until
 :meth:`TesseractEngine.close`. tesserocr itself is imported only when the engine is built.
+
+Page orientation and skew are corrected only where they are found, so an upright page costs
+nothing more: the skew angle comes free with every reading (Tesseract's layout analysis
+measures it), and a page read with low confidence goes through orientation detection (OSD,
+``osd.traineddata``); a turned or straightened page is read again and the better reading kept.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -31,6 +37,15 @@ _APT_PACKAGE = "tesseract-ocr-{lang}"
 
 #: LEXO's names for Tesseract's page segmentation modes (tesserocr.PSM values).
 PAGE_SEGMENTATION = {"auto": 3, "single_column": 4, "single_block": 6}
+
+#: Skew (degrees) from which a page is straightened and read again.
+DESKEW_MIN_DEGREES = 0.5
+#: Skew beyond which the measure is not trusted (tables and diagrams fool it).
+DESKEW_MAX_DEGREES = 15.0
+#: A reading under this mean word confidence (0..100) asks OSD whether the page is turned.
+ORIENTATION_CHECK_BELOW = 75.0
+#: OSD's confidence needed to turn a page.
+ORIENTATION_MIN_CONFIDENCE = 2.0
 
 
 def languages_available(tessdata: Path | None) -> list[str]:
@@ -78,6 +93,13 @@ class TesseractEngine:
         self._all: list[Any] = []
         self._creating = 0  # instances being started outside the lock
         self._closed = False
+        self._osd_lock = threading.Lock()
+        self._osd_idle: list[Any] = []
+        self._osd_all: list[Any] = []
+        self.orientation = (
+            settings.ocr_fix_orientation and (self.tessdata / "osd.traineddata").is_file()
+        )
+        self.deskew = settings.ocr_deskew
         self.last_init_seconds = 0.0
         # One instance now: a bad install fails at load time, not on the first page.
         self._idle.append(self._new_api())
@@ -86,10 +108,13 @@ class TesseractEngine:
     def describe(cls, settings: Settings) -> dict[str, Any]:
         """Facts for health reports, read without loading anything."""
         tessdata = settings.resolve_tessdata()
+        available = languages_available(tessdata)
         return {
             "languages": settings.ocr_languages,
             "tessdata": str(tessdata) if tessdata else None,
-            "languages_available": languages_available(tessdata),
+            "languages_available": available,
+            "deskew": settings.ocr_deskew,
+            "orientation": settings.ocr_fix_orientation and "osd" in available,
         }
 
     @property
@@ -107,11 +132,70 @@ class TesseractEngine:
         The text is what Tesseract itself would print: lines joined by newlines, a blank
         line between paragraphs (and so between blocks).
         """
+        gray = image if image.mode == "L" else image.convert("L")
+        start = time.perf_counter()
         api = self._acquire()
         try:
-            return _read(api, image, dpi)
+            result, skew = _read(api, gray, dpi)
+            notes: list[str] = []
+            turn: float = 0
+            if self.orientation and _doubtful(result):
+                turn = self._detect_orientation(gray)
+                if turn:
+                    turned = gray.rotate(turn, expand=True, fillcolor=255)
+                    candidate, candidate_skew = _read(api, turned, dpi)
+                    if _better(candidate, result):
+                        result, skew, gray = candidate, candidate_skew, turned
+                        notes.append(f"The page was turned {turn}° to be read upright.")
+                    else:
+                        turn = 0
+            if self.deskew and DESKEW_MIN_DEGREES <= abs(skew) <= DESKEW_MAX_DEGREES:
+                # The corners the turn uncovers take the paper's shade: white corners on a
+                # gray page would be all a global threshold sees (the text vanishes).
+                paper = _paper_shade(gray)
+                level = gray.rotate(skew, expand=True, fillcolor=paper, resample=_bicubic())
+                candidate, _ = _read(api, level, dpi)
+                if _not_worse(candidate, result):
+                    result, gray = candidate, level
+                    notes.append(f"The page was straightened by {skew:+.1f}°.")
+                    turn += skew
         finally:
             self._release(api)
+        result.seconds = time.perf_counter() - start  # every reading and OSD included
+        result.rotation = round(turn, 2)
+        result.size = gray.size
+        result.notes = notes
+        return result
+
+    def _detect_orientation(self, gray: Image.Image) -> int:
+        """Degrees (0, 90, 180, 270, counter-clockwise) that make the page upright."""
+        with self._osd_lock:
+            osd = self._osd_idle.pop() if self._osd_idle else None
+        if osd is None:
+            import tesserocr
+
+            osd = tesserocr.PyTessBaseAPI(
+                path=f"{self.tessdata}{os.sep}", lang="osd", psm=tesserocr.PSM.OSD_ONLY
+            )
+            osd.SetVariable("debug_file", os.devnull)
+            with self._osd_lock:
+                self._osd_all.append(osd)
+        try:
+            osd.SetImage(gray)
+            found = osd.DetectOrientationScript()
+        except RuntimeError:  # too little text to tell
+            found = None
+        finally:
+            osd.Clear()
+            with self._osd_lock:
+                closed = self._closed
+                if not closed:
+                    self._osd_idle.append(osd)
+            if closed:
+                osd.End()
+        if not found or found.get("orient_conf", 0) < ORIENTATION_MIN_CONFIDENCE:
+            return 0
+        return int(found.get("orient_deg", 0)) % 360
 
     def close(self) -> None:
         """End every API instance; threads waiting for one get an :class:`OcrError`."""
@@ -121,6 +205,10 @@ class TesseractEngine:
             self._cond.notify_all()
         for api in apis:
             api.End()
+        with self._osd_lock:
+            osds, self._osd_idle = self._osd_idle, []
+        for osd in osds:
+            osd.End()
         # Instances in use are ended by _release() when their page is done.
 
     def _new_api(self) -> Any:
@@ -173,10 +261,46 @@ class TesseractEngine:
         api.End()
 
 
-def _read(api: Any, image: Image.Image, dpi: int | None) -> OcrResult:
+def _doubtful(result: OcrResult) -> bool:
+    return result.confidence is None or result.confidence < ORIENTATION_CHECK_BELOW
+
+
+def _better(candidate: OcrResult, current: OcrResult) -> bool:
+    """The reading with more confident words wins (confidence × words, so that a reading
+    that drops half the page is not preferred for its few sure words)."""
+
+    def score(result: OcrResult) -> float:
+        return (result.confidence or 0.0) * result.word_count
+
+    return score(candidate) > score(current)
+
+
+def _not_worse(level: OcrResult, skewed: OcrResult) -> bool:
+    """A straightened page is kept unless its reading is clearly worse: a skewed reading often
+    has as many confident words, but cut and ordered wrongly (linn skewed 1.8°: CER 4.4 % vs
+    0.8 % straightened, at the same confidence)."""
+    return (level.confidence or 0.0) >= (skewed.confidence or 0.0) - 2.0 and (
+        level.word_count >= 0.9 * skewed.word_count
+    )
+
+
+def _paper_shade(gray: Image.Image) -> int:
+    """The most common gray level of a page: its paper."""
+    histogram = gray.histogram()
+    return max(range(256), key=histogram.__getitem__)
+
+
+def _bicubic() -> Any:
+    from PIL import Image
+
+    return Image.Resampling.BICUBIC
+
+
+def _read(api: Any, gray: Image.Image, dpi: int | None) -> tuple[OcrResult, float]:
+    """One reading of a grayscale page, and the skew (degrees, counter-clockwise to level)
+    that Tesseract's layout analysis measured on its first text block."""
     from tesserocr import RIL, iterate_level
 
-    gray = image if image.mode == "L" else image.convert("L")
     width, height = gray.size
     start = time.perf_counter()
     # 0 lets Tesseract estimate the resolution instead of inheriting the previous page's.
@@ -196,6 +320,8 @@ def _read(api: Any, image: Image.Image, dpi: int | None) -> OcrResult:
             words = []
 
         iterator = api.GetIterator()
+        block_skew = _skew_degrees(iterator)
+        slopes: list[tuple[float, float]] = []  # (angle, length) of each text line's baseline
         for item in iterate_level(iterator, RIL.WORD) if iterator is not None else ():
             # Every block starts a paragraph; a blank line separates paragraphs, like
             # Tesseract's own text output.
@@ -208,6 +334,7 @@ def _read(api: Any, image: Image.Image, dpi: int | None) -> OcrResult:
                 paras.append([])
             if not words:
                 line_box = _box(item.BoundingBox(RIL.TEXTLINE))
+                slopes.append(_baseline_slope(item.Baseline(RIL.TEXTLINE)))
             text = _word_text(item, RIL.WORD)
             if text:
                 conf = round(float(item.Confidence(RIL.WORD)), 2)
@@ -215,7 +342,40 @@ def _read(api: Any, image: Image.Image, dpi: int | None) -> OcrResult:
         flush()
     finally:
         api.Clear()  # frees the page image and results; the languages stay loaded
-    return _result([p for p in paras if p], time.perf_counter() - start)
+    return _result([p for p in paras if p], time.perf_counter() - start), _page_skew(
+        slopes, block_skew
+    )
+
+
+def _baseline_slope(baseline: Any) -> tuple[float, float]:
+    if not baseline:
+        return 0.0, 0.0
+    (x1, y1), (x2, y2) = baseline
+    return math.degrees(math.atan2(y2 - y1, x2 - x1)), math.hypot(x2 - x1, y2 - y1)
+
+
+def _page_skew(slopes: list[tuple[float, float]], block_skew: float) -> float:
+    """Degrees to turn the page counter-clockwise to level it: the length-weighted median of
+    its text lines' baseline angles (a block's own estimate when there are too few lines)."""
+    usable = sorted((a, w) for a, w in slopes if w > 0 and abs(a) <= DESKEW_MAX_DEGREES)
+    if len(usable) < 3:
+        return block_skew
+    half, seen = sum(w for _, w in usable) / 2, 0.0
+    for angle, weight in usable:
+        seen += weight
+        if seen >= half:
+            return angle
+    return usable[-1][0]
+
+
+def _skew_degrees(iterator: Any) -> float:
+    if iterator is None:
+        return 0.0
+    try:
+        _orientation, _direction, _order, radians = iterator.Orientation()
+    except (RuntimeError, ValueError):
+        return 0.0
+    return math.degrees(radians)
 
 
 def _result(paras: list[list[Line]], seconds: float) -> OcrResult:

@@ -326,7 +326,11 @@ def _page_row(doc_id: int, page: Any) -> dict[str, Any]:
         "engine": page.engine,
         "width": page.width,
         "height": page.height,
-        "layout": {"lines": [asdict(line) for line in page.lines], "notes": page.notes},
+        "layout": {
+            "lines": [asdict(line) for line in page.lines],
+            "notes": page.notes,
+            "rotation": page.rotation,
+        },
     }
 
 
