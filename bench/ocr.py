@@ -1,10 +1,13 @@
 """OCR speed and accuracy: LEXO in-process vs the tesseract command line, side by side.
 
 Inputs: ``../shared/corpus/ocrmypdf/linn.png`` against ``linn.txt`` (a reference reading, not
-a perfect truth), and the French development set (``tests/fixtures/devset.py``) in its clean,
+a perfect truth) and its variants (``skew.pdf``, ``rotated_skew.pdf``, the four turns of
+``cardinal.pdf``, ``ccitt.pdf``, ``jbig2.pdf``, rendered at 300 dpi; group ``linn-variants``),
+and the French development set (``tests/fixtures/devset.py``) in its clean,
 scan-like and poor variants, page images at 300 dpi. Engines, in one run on the same pages:
 
 - ``lexo``: ``Pipeline.process_file`` (tesserocr, languages from settings, warm engine);
+- ``lexo-plain``: the same without orientation detection and deskewing (their effect);
 - ``cli``: ``tesseract IMAGE - -l LANGS`` as shipped (OpenMP free to use every core);
 - ``cli-omp1``: the same with ``OMP_THREAD_LIMIT=1`` (what helps the CLI most on 2 cores).
 
@@ -12,7 +15,8 @@ CER and WER after ``bench.metrics.normalize``; per group: CER over all character
 edits / sum of reference lengths), median page CER, median seconds per page.
 Writes ``bench/results/ocr.json``.
 
-    .venv/bin/python bench/ocr.py [--n-per-type 2] [--engines lexo,cli,cli-omp1] [--quick]
+    .venv/bin/python bench/ocr.py [--n-per-type 2] [--engines lexo,lexo-plain,cli,cli-omp1]
+                                  [--quick]
 """
 
 from __future__ import annotations
@@ -41,12 +45,34 @@ DEVSET_DIR = ROOT / "tests" / "fixtures" / "_generated" / "devset"
 Page = tuple[str, Path, str]  # (group, image, reference text)
 
 
-def pages(n_per_type: int) -> list[Page]:
+LINN_VARIANTS = ("skew.pdf", "rotated_skew.pdf", "cardinal.pdf", "ccitt.pdf", "jbig2.pdf")
+
+
+def linn_variants(folder: Path, truth: str) -> list[Page]:
+    """The PDF variants of linn as 300-dpi page images (what a scanner would hand over)."""
+    import pypdfium2 as pdfium
+
+    out: list[Page] = []
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in LINN_VARIANTS:
+        pdf = pdfium.PdfDocument(str(CORPUS / "ocrmypdf" / name))
+        try:
+            for index in range(len(pdf)):
+                image = pdf[index].render(scale=300 / 72, grayscale=True).to_pil()
+                path = folder / f"{Path(name).stem}-p{index + 1}.png"
+                image.save(path, dpi=(300, 300))
+                out.append(("linn-variants", path, truth))
+        finally:
+            pdf.close()
+    return out
+
+
+def pages(n_per_type: int, variants_dir: Path) -> list[Page]:
     from tests.fixtures.devset import generate
 
-    found: list[Page] = [
-        ("linn", CORPUS / "ocrmypdf" / "linn.png", (CORPUS / "ocrmypdf" / "linn.txt").read_text())
-    ]
+    linn_truth = (CORPUS / "ocrmypdf" / "linn.txt").read_text()
+    found: list[Page] = [("linn", CORPUS / "ocrmypdf" / "linn.png", linn_truth)]
+    found += linn_variants(variants_dir, linn_truth)
     for sample in generate(DEVSET_DIR, n_per_type=n_per_type):
         for image, truth in zip(sample.image_paths, sample.page_texts, strict=True):
             found.append((f"devset-{sample.variant}", image, truth))
@@ -54,13 +80,18 @@ def pages(n_per_type: int) -> list[Page]:
 
 
 class Lexo:
-    name = "lexo"
-
-    def __init__(self, work: Path) -> None:
+    def __init__(self, work: Path, *, plain: bool = False) -> None:
         from lexo.pipeline import Pipeline
         from lexo.settings import Settings
 
-        settings = Settings(data_dir=work / "data", inbox_dir=work / "inbox", ocr_threads=1)
+        self.name = "lexo-plain" if plain else "lexo"
+        settings = Settings(
+            data_dir=work / "data",
+            inbox_dir=work / "inbox",
+            ocr_threads=1,
+            ocr_deskew=not plain,
+            ocr_fix_orientation=not plain,
+        )
         self.languages = settings.ocr_languages
         self.pipeline = Pipeline(settings)
 
@@ -143,32 +174,36 @@ def main() -> None:
     parser.add_argument("--engines", default="lexo,cli,cli-omp1")
     parser.add_argument("--quick", action="store_true", help="linn and clean+scan of 1 per type")
     args = parser.parse_args()
-    work = pages(1 if args.quick else args.n_per_type)
-    if args.quick:
-        work = [p for p in work if p[0] != "devset-poor"]
     names = args.engines.split(",")
     with tempfile.TemporaryDirectory() as tmp:
+        work = pages(1 if args.quick else args.n_per_type, Path(tmp) / "linn-variants")
+        if args.quick:
+            work = [p for p in work if p[0] != "devset-poor"]
         lexo = Lexo(Path(tmp))
         chosen: list[object] = []
         for name in names:
             if name == "lexo":
                 chosen.append(lexo)
+            elif name == "lexo-plain":
+                chosen.append(Lexo(Path(tmp) / "plain", plain=True))
             elif name in ("cli", "cli-omp1"):
                 chosen.append(Cli(lexo.languages, omp_one=name == "cli-omp1"))
         rows = run(chosen, work)
-        lexo.pipeline.close()
+        for engine in chosen:
+            if isinstance(engine, Lexo):
+                engine.pipeline.close()
     summary = summarize(rows)
     print(f"OCR, languages {lexo.languages}, {len(work)} pages, engines {', '.join(names)}")
     head = ("group", "engine", "pages", "CER", "WER", "med CER", "s/page")
-    print("{:<14} {:<9} {:>5} {:>7} {:>7} {:>8} {:>7}".format(*head))
+    print("{:<14} {:<10} {:>5} {:>7} {:>7} {:>8} {:>7}".format(*head))
     for group, engines in summary.items():
         for engine, s in engines.items():
             print(
-                f"{group:<14} {engine:<9} {int(s['pages']):>5} {s['cer']:>7.2%} {s['wer']:>7.2%} "
+                f"{group:<14} {engine:<10} {int(s['pages']):>5} {s['cer']:>7.2%} {s['wer']:>7.2%} "
                 f"{s['median_page_cer']:>8.2%} {s['median_s_per_page']:>7.2f}"
             )
     if "lexo" in names:
-        for other in ("cli", "cli-omp1"):
+        for other in ("lexo-plain", "cli", "cli-omp1"):
             if other in names and "devset-all" in summary:
                 ratio = (
                     summary["devset-all"]["lexo"]["median_s_per_page"]

@@ -31,8 +31,8 @@ class OcrResult:
     confidence: float | None  # mean word confidence 0..100; None when no words
     lines: list[Line] = field(default_factory=list)
     seconds: float = 0.0  # time spent recognizing
-    #: Degrees the page image was turned (counter-clockwise) before it was read: the boxes
-    #: of ``lines`` are in that turned image, of ``size`` (width, height).
+    #: Degrees the page image was turned (counter-clockwise) before it was read; the boxes
+    #: of ``lines`` are mapped back onto the image as given, of ``size`` (width, height).
     rotation: float = 0.0
     size: tuple[int, int] | None = None
     notes: list[str] = field(default_factory=list)
