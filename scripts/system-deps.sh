@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages LEXO needs: Tesseract's language data (fra, eng, osd).
 # The Tesseract engine itself comes inside the tesserocr wheel; only its data is needed here.
-# Usage: scripts/system-deps.sh [--test]   (--test adds PostgreSQL for the test suite)
+# Usage: scripts/system-deps.sh [--test]   (--test adds PostgreSQL and Chromium for the tests)
 set -euo pipefail
 want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
@@ -11,7 +11,8 @@ if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
 
 if command -v apt-get >/dev/null 2>&1; then
   pkgs=(tesseract-ocr-fra tesseract-ocr-eng tesseract-ocr-osd)
-  [ "$want_test" = 1 ] && pkgs+=(postgresql postgresql-contrib)
+  # chromium: the browser the web page tests drive (tests/e2e, through Playwright).
+  [ "$want_test" = 1 ] && pkgs+=(postgresql postgresql-contrib chromium)
   missing=()
   for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

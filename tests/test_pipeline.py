@@ -65,7 +65,9 @@ def test_text_layer_pdf_never_loads_ocr(pipeline: Pipeline) -> None:
     assert [p.source for p in doc.pages] == [PageSource.TEXT_LAYER] * 2
     assert "Facture" in doc.text
     assert doc.confidence is None
-    assert doc.doc_type is None and doc.fields == {}
+    assert doc.doc_type == "facture"
+    assert doc.fields["amount_total"]["value"] == 29.99
+    assert doc.fields["date"]["value"] == "2015-07-02"
     assert calls == [(1, 2), (2, 2)]
     assert set(doc.timings) >= {"read_s", "ocr_s", "total_s", "pages"}
     assert doc.timings["pages"] == 2

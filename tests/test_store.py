@@ -7,6 +7,7 @@ from typing import Any
 
 from lexo.document import Page, PageSource, ProcessedDocument
 from lexo.runtime import Runtime
+from lexo.store.db import HEAD_REVISION
 
 
 def _doc(runtime: Runtime, sha: str = "a", name: str = "x.pdf") -> tuple[int, int]:
@@ -126,7 +127,7 @@ def test_delete_cascades_to_pages_and_index(runtime: Runtime) -> None:
 
 def test_migrations_are_idempotent(runtime: Runtime) -> None:
     runtime.db.migrate()
-    assert runtime.db.current_revision() == "0001"
+    assert runtime.db.current_revision() == HEAD_REVISION
 
 
 def test_head_revision_constant_matches_alembic() -> None:

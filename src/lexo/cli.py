@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from lexo import __version__
+from lexo.cli_index import index_app
 from lexo.cli_models import models_app
 from lexo.errors import ExitCode, LexoError
 from lexo.modelload import enforce_offline
@@ -27,6 +28,7 @@ app = typer.Typer(
 )
 
 app.add_typer(models_app, name="models")
+app.add_typer(index_app, name="index")
 
 SUPPORTED_SUFFIXES = {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"}
 
@@ -146,14 +148,35 @@ def search(
     query: Annotated[str, typer.Argument(help="Words to find.")],
     limit: Annotated[int, typer.Option(min=1, max=100)] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    mode: Annotated[
+        str, typer.Option(help="hybrid (words + meaning), bm25 (words) or vector (meaning).")
+    ] = "hybrid",
+    doc_type: Annotated[str | None, typer.Option("--type", help="Only this type.")] = None,
+    issuer: Annotated[str | None, typer.Option(help="Issuer contains (any case).")] = None,
+    status: Annotated[str | None, typer.Option(help="Only documents in this state.")] = None,
+    date_from: Annotated[str | None, typer.Option(help="Dated on or after YYYY-MM-DD.")] = None,
+    date_to: Annotated[str | None, typer.Option(help="Dated on or before YYYY-MM-DD.")] = None,
+    amount_min: Annotated[float | None, typer.Option(help="Total at least.")] = None,
+    amount_max: Annotated[float | None, typer.Option(help="Total at most.")] = None,
 ) -> None:
-    """Search filed documents (accent-insensitive, ranked)."""
+    """Search filed documents (words and meaning, accent-insensitive, with filters)."""
+    from lexo.cli_index import search_filters
+
+    filters, mode = search_filters(
+        mode, doc_type, issuer, status, date_from, date_to, amount_min, amount_max
+    )
     runtime = _runtime(_settings())
-    hits = runtime.repo.search(query, limit=limit)
+    found = runtime.index.search(
+        query, limit=limit, filters=filters, mode=mode, wait_for_model=True
+    )
+    hits = found.results
     if as_json:
-        typer.echo(json.dumps({"query": query, "results": hits}, ensure_ascii=False, indent=2))
+        body = {"query": query, "mode": found.mode, "reason": found.reason, "results": hits}
+        typer.echo(json.dumps(body, ensure_ascii=False, indent=2, default=str))
     elif not hits:
         typer.echo("No document matches.")
+    if found.reason and not as_json:
+        typer.echo(f"({found.mode} only: {found.reason})", err=True)
     for hit in [] if as_json else hits:
         snippet = re.sub(r"</?mark>", "*", hit["snippet"]).replace("\n", " ")
         typer.echo(f"#{hit['document_id']} p.{hit['page']} {hit['original_name']}: {snippet}")

@@ -59,7 +59,7 @@ class Page:
     engine: str | None = None
     notes: list[str] = field(default_factory=list)
     #: Degrees the image was turned counter-clockwise before OCR (orientation and skew);
-    #: ``lines`` boxes, ``width`` and ``height`` are those of the turned image.
+    #: ``lines`` boxes, ``width`` and ``height`` are those of the image as given.
     rotation: float = 0.0
 
 
@@ -70,7 +70,11 @@ class ProcessedDocument:
     mime: str
     pages: list[Page]
     doc_type: str | None = None
+    #: Canonical field name → {value, confidence, page, start, end, source, box}.
     fields: dict[str, Any] = field(default_factory=dict)
+    doc_type_confidence: float | None = None
+    #: People, organisations and places: {text, label, page, start, end}.
+    entities: list[dict[str, Any]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -114,7 +118,9 @@ class ProcessedDocument:
             "pages": pages,
             "confidence": self.confidence,
             "doc_type": self.doc_type,
+            "doc_type_confidence": self.doc_type_confidence,
             "fields": self.fields,
+            "entities": self.entities,
             "notes": self.notes,
             "timings": self.timings,
         }

@@ -1,7 +1,8 @@
 """The one place that knows the order of the stages.
 
 ``process_file``: sniff the type → read pages (PDF text layer, or images) → OCR the image
-pages in parallel → one :class:`ProcessedDocument`. No SQL, no HTTP: callers store the result.
+pages in parallel → understand (type, fields, entities; an embedded Factur-X invoice wins)
+→ one :class:`ProcessedDocument`. No SQL, no HTTP: callers store the result.
 OCR engines are loaded on the first page that needs one, so a born-digital PDF never starts
 Tesseract.
 """
@@ -15,7 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,8 @@ from lexo.errors import BadInputError, LexoError, NotFoundError, OcrError, TooLa
 from lexo.ocr import Engines, OcrEngine, OcrResult
 from lexo.readers import PageReader, SourcePage, open_reader
 from lexo.readers.detect import HEAD_BYTES, sniff
+from lexo.understand import Learned, understand
+from lexo.understand.entities import EntityRecognizer
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -55,11 +58,16 @@ class Pipeline:
         # Pages rendered but not yet OCR'd: enough to keep every thread busy while the
         # next page renders, few enough that memory stays flat on a 500-page PDF.
         self.max_in_flight = 2 * self.threads
+        #: spaCy French NER, loaded on the first document that reaches understanding.
+        self.entities = EntityRecognizer(settings.models_dir)
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
 
-    def process_file(self, path: Path, *, progress: Progress | None = None) -> ProcessedDocument:
-        """Read and OCR one file. ``progress(done, total)`` follows each finished page."""
+    def process_file(
+        self, path: Path, *, progress: Progress | None = None, learned: Learned | None = None
+    ) -> ProcessedDocument:
+        """Read, OCR and understand one file. ``progress(done, total)`` follows each page;
+        ``learned`` is the model trained on the user's corrections, if any."""
         path = Path(path)
         try:
             size = path.stat().st_size
@@ -70,12 +78,20 @@ class Pipeline:
         except OSError as exc:
             raise BadInputError(f"The file {path.name} cannot be read: {exc.strerror}.") from exc
         self._check_size(size)
-        return self._process(path, sniff(head), progress)
+        return self._process(path, sniff(head), progress, learned)
 
-    def process_bytes(self, data: bytes, *, progress: Progress | None = None) -> ProcessedDocument:
+    def process_bytes(
+        self, data: bytes, *, progress: Progress | None = None, learned: Learned | None = None
+    ) -> ProcessedDocument:
         """Like :meth:`process_file`, for a file already in memory."""
         self._check_size(len(data))
-        return self._process(data, sniff(data[:HEAD_BYTES]), progress)
+        return self._process(data, sniff(data[:HEAD_BYTES]), progress, learned)
+
+    def warm(self, feature: str) -> None:
+        """Load what a feature needs now: ``nlp`` loads the spaCy model."""
+        if feature != "nlp":
+            raise LexoError(f"nothing to warm up for {feature!r} in the pipeline")
+        self.entities.model.get()
 
     def ocr_status(self) -> dict[str, Any]:
         """Whether OCR engines are loaded, in words and per engine; never loads one."""
@@ -126,15 +142,35 @@ class Pipeline:
             )
 
     def _process(
-        self, source: Path | bytes, mime: str, progress: Progress | None
+        self,
+        source: Path | bytes,
+        mime: str,
+        progress: Progress | None,
+        learned: Learned | None,
     ) -> ProcessedDocument:
         run = _Run(self, progress)
         with _reading_errors():
             reader = open_reader(source, mime, self.settings)
         with reader:
             run.read(reader)
+            # Embedded e-invoice XML (Factur-X…), read while the PDF is still open.
+            attachments: list[tuple[str, bytes]] = getattr(reader, "xml_attachments", list)()
+        start = time.perf_counter()
+        found = understand(
+            run.pages, attachments=attachments, learned=learned, entities=self.entities
+        )
+        timings = run.timings()
+        timings["understand_s"] = round(time.perf_counter() - start, 3)
+        timings["total_s"] = round(time.perf_counter() - run.started, 3)
         return ProcessedDocument(
-            mime=mime, pages=run.pages, doc_type=None, fields={}, timings=run.timings()
+            mime=mime,
+            pages=run.pages,
+            doc_type=found.doc_type,
+            doc_type_confidence=found.doc_type_confidence,
+            fields=found.fields_json(),
+            entities=[asdict(e) for e in found.entities],
+            timings=timings,
+            notes=found.notes,
         )
 
     def _pool(self) -> ThreadPoolExecutor:

@@ -20,13 +20,15 @@ from lexo.modelcache import ModelCache
 from lexo.modelhealth import ModelVerifier, models_report
 from lexo.settings import Settings
 from lexo.store.db import Database
-from lexo.store.files import OriginalStore
+from lexo.store.files import OriginalStore, purge_pictures
 from lexo.store.repository import Repository
+from lexo.store.semantic import SearchIndex
 
 if TYPE_CHECKING:
     from lexo.inbox import InboxWatcher
     from lexo.jobs.local import LocalWorker
     from lexo.pipeline import Pipeline
+    from lexo.understand import Learned
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +42,14 @@ class Runtime:
         self.originals = OriginalStore(settings.data_dir)
         self._pipeline: Pipeline | None = None
         self._pipeline_lock = threading.Lock()
+        self._learned: tuple[tuple[int, int], Learned | None] | None = None
+        self._learned_lock = threading.Lock()
         self.worker: LocalWorker | None = None
         self.watcher: InboxWatcher | None = None
         self.intake = Intake(settings, self.repo, self.originals, notify=self._notify)
         self.models = ModelCache(settings.models_dir)
+        #: Hybrid search and semantic indexing (the embedder loads on first use).
+        self.index = SearchIndex(self.db, self.models)
         self.verifier = ModelVerifier(self.models)
         self._stop = threading.Event()
         #: Set once the API is listening (by the app's lifespan), or by callers with no API;
@@ -74,8 +80,31 @@ class Runtime:
             self.originals,
             lambda: self.pipeline,
             on_finished=on_finished or self._finalize_inbox,
+            learned=self.learned,
+            indexer=self.index.index_document,
         )
         return self.worker
+
+    def learned(self) -> Learned | None:
+        """The classifier trained on the user's corrections, retrained when they change."""
+        version = self.repo.corrections_version()
+        with self._learned_lock:
+            if self._learned is not None and self._learned[0] == version:
+                return self._learned[1]
+            from lexo.understand import Example, Learned
+
+            rows = self.repo.training_examples()
+            model = Learned([Example(*row) for row in rows]) if rows else None
+            self._learned = (version, model)
+            return model
+
+    def delete_document(self, doc_id: int) -> dict[str, Any] | None:
+        """Delete a document, its original and every picture cached from it; None if absent."""
+        doc = self.repo.delete_document(doc_id)
+        if doc is not None:
+            self.originals.delete(doc["sha256"], doc["mime"])
+            purge_pictures(self.settings.data_dir, doc["sha256"])
+        return doc
 
     def _notify(self, job_id: int) -> None:
         if self.worker is not None:
@@ -153,6 +182,9 @@ class Runtime:
 
     def warm(self, feature: str) -> None:
         """Load the engines of one feature now (``ocr``, ``nlp``, ``embed``)."""
+        if feature == "embed":
+            self.index.embedder.get()
+            return
         if feature == "ocr":
             from lexo.pipeline import OCR_ENGINE
 

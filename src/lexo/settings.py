@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     )
     ocr_deskew: bool = Field(
         default=True,
-        description="Straighten pages Tesseract finds skewed (0.5° to 15°) and read them again.",
+        description="Straighten pages skewed by 1° to 15° before reading them.",
     )
     ocr_fix_orientation: bool = Field(
         default=True,

@@ -16,9 +16,10 @@ from fastapi import Depends, FastAPI, Request, Response
 from lexo import __version__
 from lexo.api import errors
 from lexo.api.deps import require_token
-from lexo.api.routes import documents, health, search, tasks
+from lexo.api.routes import document_types, documents, health, search, similar, tasks
 from lexo.runtime import Runtime
 from lexo.settings import Settings
+from lexo.web import site
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ def create_app(
         response: Response = await call_next(request)
         return response
 
-    for module in (health, documents, search, tasks):
+    for module in (health, documents, document_types, search, similar, tasks):
         app.include_router(module.router)
+    site.install(app)  # the web page, after the API's routes and error handlers
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class IngestOut(BaseModel):
@@ -35,6 +35,8 @@ class DocumentSummary(BaseModel):
     page_count: int | None
     confidence: float | None
     doc_type: str | None
+    doc_type_label: str | None = Field(None, description="French label of the type.")
+    issuer: str | None = None
     error: str | None
     source: str
     created_at: datetime
@@ -43,7 +45,13 @@ class DocumentSummary(BaseModel):
 
 
 class DocumentOut(DocumentSummary):
-    fields: dict[str, Any]
+    fields: dict[str, Any] = Field(
+        description="Field name → {value, confidence, page, start, end, source, box}; "
+        "source 'user' marks a corrected value, kept by reprocessing."
+    )
+    entities: list[dict[str, Any]] = Field(
+        default_factory=list, description="People (PER), organisations (ORG), places (LOC)."
+    )
     timings: dict[str, Any]
     notes: list[str]
     task_id: int | None
@@ -66,10 +74,29 @@ class SearchHit(BaseModel):
     original_name: str
     status: str
     doc_type: str | None
+    matched: list[str] = Field(
+        default_factory=list, description='Which rankings found it: "bm25", "vector".'
+    )
+
+
+class FacetCount(BaseModel):
+    value: str
+    count: int
 
 
 class SearchOut(BaseModel):
     query: str
+    results: list[SearchHit]
+    mode: str = Field("bm25", description="Ranking used: hybrid, bm25 or vector.")
+    reason: str | None = Field(None, description="Why the mode differs from the one asked.")
+    facets: dict[str, list[FacetCount]] = Field(
+        default_factory=dict,
+        description="Counts by doc_type, issuer and year over the matching documents.",
+    )
+
+
+class SimilarOut(BaseModel):
+    document_id: int
     results: list[SearchHit]
 
 
@@ -84,3 +111,71 @@ class TaskOut(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+
+
+class DocumentPatch(BaseModel):
+    """A user's corrections; every value is checked and normalised (422 when it cannot be)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    doc_type: str | None = Field(None, description="One of GET /api/v1/document-types.")
+    issuer: str | None = Field(None, description="Shorthand for fields.issuer.")
+    fields: dict[str, Any] | None = Field(
+        None, description="Field name → new value, or null to remove the field."
+    )
+
+    @field_validator("doc_type")
+    @classmethod
+    def _type(cls, value: str | None) -> str | None:
+        from lexo.understand.normalize import check_doc_type  # parsers: loaded on first use
+
+        return check_doc_type(value) if value is not None else None
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer(cls, value: str | None) -> str | None:
+        from lexo.understand.normalize import normalize_field
+
+        return normalize_field("issuer", value) if value is not None else None
+
+    @field_validator("fields")
+    @classmethod
+    def _fields(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        from lexo.understand.normalize import normalize_field
+
+        return {name: normalize_field(name, v) for name, v in value.items()}
+
+    def changes(self) -> dict[str, Any]:
+        """``doc_type`` and field name → normalised value, as the repository records them."""
+        out: dict[str, Any] = dict(self.fields or {})
+        if self.issuer is not None:
+            out["issuer"] = self.issuer
+        if self.doc_type is not None:
+            out["doc_type"] = self.doc_type
+        return out
+
+
+class ReprocessIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    strategy: str | None = Field(
+        None, max_length=50, description="OCR strategy for this run, kept in the job options."
+    )
+
+
+class ReprocessOut(BaseModel):
+    id: int
+    status: str
+    task_id: int
+
+
+class DocumentType(BaseModel):
+    value: str
+    label_fr: str
+    label_en: str
+
+
+class DocumentTypes(BaseModel):
+    items: list[DocumentType]

@@ -14,13 +14,16 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from lexo.document import ProcessedDocument
 from lexo.errors import DatabaseError, LexoError
 from lexo.settings import Settings
 from lexo.store.files import OriginalStore
 from lexo.store.repository import Repository
+
+if TYPE_CHECKING:
+    from lexo.understand import Learned
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +33,11 @@ HEARTBEAT_SECONDS = 1.0
 
 class Processor(Protocol):
     def process_file(
-        self, path: Any, *, progress: Callable[[int, int], None] | None = None
+        self,
+        path: Any,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+        learned: Learned | None = None,
     ) -> ProcessedDocument: ...
 
 
@@ -44,8 +51,12 @@ class LocalWorker:
         originals: OriginalStore,
         processor: Callable[[], Processor],
         on_finished: Callable[[dict[str, Any]], None] | None = None,
+        learned: Callable[[], Learned | None] | None = None,
+        indexer: Callable[[int], int | None] | None = None,
     ) -> None:
         self.settings = settings
+        self._learned = learned
+        self._indexer = indexer
         self.repo = repo
         self.originals = originals
         self._processor = processor
@@ -141,7 +152,10 @@ class LocalWorker:
         try:
             if not path.exists():
                 raise LexoError(f"The stored original of document {doc['id']} is missing.")
-            result = self._processor().process_file(path, progress=self._heartbeat(job))
+            learned = self._learned() if self._learned is not None else None
+            result = self._processor().process_file(
+                path, progress=self._heartbeat(job), learned=learned
+            )
         except DatabaseError:
             raise  # transient: the job stays claimed and is re-queued when its lease expires
         except LexoError as exc:  # the input's fault or a known condition: no point retrying
@@ -156,6 +170,7 @@ class LocalWorker:
                 self._done(doc, ok=False, reason=reason)
             return
         self.repo.finish_job(job, result)
+        self._index(doc["id"])
         log.info(
             "Document %s done: %d page(s) in %.2f s",
             doc["id"],
@@ -163,6 +178,16 @@ class LocalWorker:
             time.monotonic() - started,
         )
         self._done(doc, ok=True)
+
+    def _index(self, doc_id: int) -> None:
+        """Semantic indexing, the step after the document is stored: a failure here leaves
+        the document searchable by its words (BM25) and is only logged."""
+        if self._indexer is None:
+            return
+        try:
+            self._indexer(doc_id)
+        except Exception:
+            log.exception("Semantic indexing of document %s failed; BM25 still finds it", doc_id)
 
     def _heartbeat(self, job: dict[str, Any]) -> Callable[[int, int], None]:
         last = [0.0]

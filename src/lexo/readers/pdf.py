@@ -25,6 +25,8 @@ from lexo.settings import Settings
 
 #: Serialises every PDFium call in the process.
 PDFIUM_LOCK = threading.RLock()
+#: Largest embedded XML file read (a Factur-X invoice is a few hundred KiB at most).
+MAX_ATTACHMENT_BYTES = 5 * 2**20
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\ufffe\uffff]")
 
@@ -66,6 +68,26 @@ class PdfReader:
                     return
                 page = self._read_page(index)
             yield page
+
+    def xml_attachments(self) -> list[tuple[str, bytes]]:
+        """The XML files embedded in the PDF (Factur-X, ZUGFeRD…), name and bytes, each up to
+        :data:`MAX_ATTACHMENT_BYTES`; [] when there are none or they cannot be read."""
+        out: list[tuple[str, bytes]] = []
+        with PDFIUM_LOCK:
+            if self._doc is None:
+                return out
+            try:
+                for i in range(self._doc.count_attachments()):
+                    attachment = self._doc.get_attachment(i)
+                    name = attachment.get_name() or ""
+                    if not name.lower().endswith(".xml"):
+                        continue
+                    data = bytes(attachment.get_data())
+                    if len(data) <= MAX_ATTACHMENT_BYTES:
+                        out.append((name, data))
+            except Exception:  # a damaged attachment table costs the attachments only
+                return out
+        return out
 
     def close(self) -> None:
         with PDFIUM_LOCK:

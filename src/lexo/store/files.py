@@ -132,3 +132,18 @@ def _too_large(size: int, limit: int) -> str:
         f"The file is larger than the limit of {limit // (1024 * 1024)} MiB "
         f"({size / (1024 * 1024):.1f} MiB read). Raise LEXO_MAX_UPLOAD_MB to accept it."
     )
+
+
+def pictures_root(data_dir: Path) -> Path:
+    """Where pictures rendered from originals (thumbnails, page images) are cached."""
+    return data_dir / "thumbnails"
+
+
+def purge_pictures(data_dir: Path, sha256: str) -> int:
+    """Delete every cached picture of one original (they show its content)."""
+    removed = 0
+    for path in (pictures_root(data_dir) / sha256[:2]).glob(f"{sha256}-*"):
+        with contextlib.suppress(OSError):
+            path.unlink()
+            removed += 1
+    return removed

@@ -7,6 +7,7 @@ queues are only woken after that commit.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,8 +15,9 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from lexo.document import DocumentStatus, ProcessedDocument
+from lexo.store import corrections as corr
 from lexo.store.db import Database
-from lexo.store.search import search_pages
+from lexo.store.search import like_pattern, search_pages
 from lexo.store.tables import documents, jobs, pages
 
 JOB_QUEUED = "queued"
@@ -116,13 +118,19 @@ class Repository:
         return doc
 
     def list_documents(
-        self, *, status: str | None = None, limit: int = 50, offset: int = 0
+        self,
+        *,
+        status: str | None = None,
+        doc_type: str | None = None,
+        issuer: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
     ) -> tuple[list[dict[str, Any]], int]:
         query = select(documents)
         count = select(func.count()).select_from(documents)
-        if status:
-            query = query.where(documents.c.status == status)
-            count = count.where(documents.c.status == status)
+        for cond in _filters(status=status, doc_type=doc_type, issuer=issuer):
+            query = query.where(cond)
+            count = count.where(cond)
         query = query.order_by(documents.c.id.desc()).limit(limit).offset(offset)
         with self.db.read() as conn:
             rows = [_doc(r._mapping) for r in conn.execute(query)]
@@ -161,9 +169,93 @@ class Repository:
         with self.db.write() as conn:
             conn.execute(update(documents).where(documents.c.id == doc_id).values(inbox_path=None))
 
-    def search(self, query: str, *, limit: int = 20) -> list[dict[str, Any]]:
+    def search(
+        self,
+        query: str,
+        *,
+        limit: int = 20,
+        doc_type: str | None = None,
+        issuer: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Ranked hits; with filters, only documents of that type and/or issuer."""
         with self.db.read() as conn:
-            return search_pages(conn, query, limit=limit)
+            return search_pages(conn, query, limit=limit, doc_type=doc_type, issuer=issuer)
+
+    # -- understanding and corrections -----------------------------------------------------
+
+    def correct_document(self, doc_id: int, changes: dict[str, Any]) -> dict[str, Any] | None:
+        """Record a user's corrections (``doc_type`` and/or fields; None removes a field) and
+        apply them to the document at once. Returns the updated document, None if unknown."""
+        ts = now()
+        with self.db.write() as conn:
+            row = conn.execute(select(documents).where(documents.c.id == doc_id)).first()
+            if row is None:
+                return None
+            corr.record(conn, doc_id, changes, ts)
+            doc_type, fields = corr.overlay(row.doc_type, row.fields or {}, changes)
+            conn.execute(
+                update(documents)
+                .where(documents.c.id == doc_id)
+                .values(
+                    doc_type=doc_type,
+                    fields=fields,
+                    issuer=corr.issuer_of(fields),
+                    updated_at=ts,
+                )
+            )
+        return self.get_document(doc_id, with_pages=False)
+
+    def facets(self, *, limit: int = 20, scan: int = 2000) -> dict[str, Any]:
+        """Counts for search facets: document types, issuers, and the people, organisations
+        and places most often named (over the ``scan`` newest documents)."""
+        with self.db.read() as conn:
+            types = conn.execute(
+                select(documents.c.doc_type, func.count())
+                .where(documents.c.doc_type.is_not(None))
+                .group_by(documents.c.doc_type)
+                .order_by(func.count().desc())
+            ).all()
+            issuers = conn.execute(
+                select(documents.c.issuer, func.count())
+                .where(documents.c.issuer.is_not(None))
+                .group_by(documents.c.issuer)
+                .order_by(func.count().desc(), documents.c.issuer)
+                .limit(limit)
+            ).all()
+            rows = conn.execute(
+                select(documents.c.entities)
+                .where(documents.c.entities.is_not(None))
+                .order_by(documents.c.id.desc())
+                .limit(scan)
+            ).all()
+        named: dict[str, Counter[str]] = {"PER": Counter(), "ORG": Counter(), "LOC": Counter()}
+        for (entities,) in rows:
+            # a name counts once per document, however often it is repeated there
+            for label, text in {(e["label"], e["text"]) for e in entities or []}:
+                if label in named:
+                    named[label][text] += 1
+        return {
+            "doc_types": [{"value": t, "count": int(n)} for t, n in types],
+            "issuers": [{"value": i, "count": int(n)} for i, n in issuers],
+            "entities": {
+                label: [{"value": t, "count": n} for t, n in counts.most_common(limit)]
+                for label, counts in named.items()
+            },
+        }
+
+    def corrections(self, doc_id: int) -> dict[str, Any]:
+        """Field (or ``doc_type``) → the value the user last set on this document."""
+        with self.db.read() as conn:
+            return corr.latest(conn, doc_id)
+
+    def corrections_version(self) -> tuple[int, int]:
+        with self.db.read() as conn:
+            return corr.version(conn)
+
+    def training_examples(self) -> list[tuple[str, str | None, str | None]]:
+        """(text, corrected type, corrected issuer) for the learned classifier."""
+        with self.db.read() as conn:
+            return corr.training_rows(conn)
 
     # -- jobs ------------------------------------------------------------------------------
 
@@ -228,6 +320,10 @@ class Repository:
         ts = now()
         doc_id = job["document_id"]
         with self.db.write() as conn:
+            # What the user corrected wins over what this run found, every time.
+            doc_type, fields = corr.overlay(
+                result.doc_type, result.fields, corr.latest(conn, doc_id)
+            )
             conn.execute(delete(pages).where(pages.c.document_id == doc_id))
             if result.pages:
                 conn.execute(insert(pages), [_page_row(doc_id, p) for p in result.pages])
@@ -239,8 +335,10 @@ class Repository:
                     error=None,
                     page_count=len(result.pages),
                     confidence=result.confidence,
-                    doc_type=result.doc_type,
-                    fields=result.fields,
+                    doc_type=doc_type,
+                    fields=fields,
+                    issuer=corr.issuer_of(fields),
+                    entities=result.entities,
                     timings=result.timings,
                     notes=result.notes,
                     processed_at=ts,
@@ -332,6 +430,20 @@ def _page_row(doc_id: int, page: Any) -> dict[str, Any]:
             "rotation": page.rotation,
         },
     }
+
+
+def _filters(
+    *, status: str | None = None, doc_type: str | None = None, issuer: str | None = None
+) -> list[Any]:
+    conds: list[Any] = []
+    if status:
+        conds.append(documents.c.status == status)
+    if doc_type:
+        conds.append(documents.c.doc_type == doc_type)
+    if issuer:
+        # Case-insensitive "contains": users type "free", the letterhead says "FREE SAS".
+        conds.append(func.lower(documents.c.issuer).like(like_pattern(issuer), escape="\\"))
+    return conds
 
 
 def _doc(mapping: Any) -> dict[str, Any]:

@@ -40,13 +40,23 @@ def singular(term: str) -> str:
     return term
 
 
-def search_pages(conn: Connection, query: str, *, limit: int) -> list[dict[str, Any]]:
+def search_pages(
+    conn: Connection,
+    query: str,
+    *,
+    limit: int,
+    doc_type: str | None = None,
+    issuer: str | None = None,
+) -> list[dict[str, Any]]:
+    """Ranked documents; ``doc_type`` (equal) and ``issuer`` (contains, any case) filter them
+    inside the query, before any snippet is made."""
     terms = query_terms(query)
     if not terms:
         return []
     run = _sqlite if conn.dialect.name == "sqlite" else _postgres
+    filters = {"doc_type": doc_type, "issuer": like_pattern(issuer) if issuer else None}
     for joiner in ("AND", "OR"):
-        results = run(conn, terms, joiner, limit)
+        results = run(conn, terms, joiner, limit, filters)
         if results or len(terms) == 1:
             return results
     return []
@@ -66,6 +76,8 @@ WITH h AS MATERIALIZED (
 SELECT p.document_id AS document_id, p.number AS page, p.id AS page_id,
        MIN(h.rank) AS rank, d.original_name, d.status, d.doc_type
 FROM h JOIN pages p ON p.id = h.rowid JOIN documents d ON d.id = p.document_id
+WHERE (:doc_type IS NULL OR d.doc_type = :doc_type)
+  AND (:issuer IS NULL OR lower(d.issuer) LIKE :issuer ESCAPE '\\')
 GROUP BY p.document_id
 ORDER BY rank
 LIMIT :limit
@@ -77,10 +89,19 @@ FROM pages_fts WHERE pages_fts MATCH :q AND rowid IN ({ids})
 """
 
 
-def _sqlite(conn: Connection, terms: list[str], joiner: str, limit: int) -> list[dict[str, Any]]:
+def like_pattern(value: str) -> str:
+    """``%value%`` for a case-insensitive LIKE, with LIKE's own characters escaped."""
+    escaped = value.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _sqlite(
+    conn: Connection, terms: list[str], joiner: str, limit: int, filters: dict[str, Any]
+) -> list[dict[str, Any]]:
     match = f" {joiner} ".join(f'"{singular(t)}"*' for t in terms)
     # bare columns beside MIN() come from the row holding the minimum (SQLite guarantees it).
-    best = conn.execute(text(_SQLITE_BEST), {"q": match, "limit": limit}).mappings().all()
+    params = {"q": match, "limit": limit, **filters}
+    best = conn.execute(text(_SQLITE_BEST), params).mappings().all()
     if not best:
         return []
     ids = ",".join(str(int(r["page_id"])) for r in best)
@@ -107,17 +128,20 @@ SELECT document_id, page, page_id, rank, d.original_name, d.status, d.doc_type,
                    ', MaxFragments=2, MaxWords=18, MinWords=6, FragmentDelimiter=" … "')
          AS snippet
 FROM best JOIN documents d ON d.id = best.document_id, q
+WHERE (CAST(:doc_type AS varchar) IS NULL OR d.doc_type = CAST(:doc_type AS varchar))
+  AND (CAST(:issuer AS varchar) IS NULL OR lower(d.issuer) LIKE CAST(:issuer AS varchar))
 ORDER BY rank DESC, document_id
 LIMIT :limit
 """
 
 
-def _postgres(conn: Connection, terms: list[str], joiner: str, limit: int) -> list[dict[str, Any]]:
+def _postgres(
+    conn: Connection, terms: list[str], joiner: str, limit: int, filters: dict[str, Any]
+) -> list[dict[str, Any]]:
     op = " & " if joiner == "AND" else " | "
     tsquery = op.join(f"{t}:*" for t in terms)
-    rows = conn.execute(
-        text(_PG_SEARCH), {"q": tsquery, "limit": limit, "start": START, "stop": STOP}
-    ).mappings()
+    params = {"q": tsquery, "limit": limit, "start": START, "stop": STOP, **filters}
+    rows = conn.execute(text(_PG_SEARCH), params).mappings()
     return [_result(r, float(r["rank"]), r["snippet"]) for r in rows]
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -31,8 +32,10 @@ documents = Table(
     Column("error", Text),
     Column("page_count", Integer),
     Column("confidence", Float),
-    Column("doc_type", String(50)),
+    Column("doc_type", String(50), index=True),
     Column("fields", JSON),
+    Column("issuer", String(300), index=True),  # mirrors fields.issuer.value, for filters
+    Column("entities", JSON),
     Column("timings", JSON),
     Column("notes", JSON),
     Column("source", String(20), nullable=False),
@@ -87,4 +90,41 @@ jobs = Table(
     Column("finished_at", DateTime(timezone=True)),
     Column("lease_expires_at", DateTime(timezone=True)),
     Index("ix_jobs_status_id", "status", "id"),
+)
+
+corrections = Table(
+    "corrections",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "document_id",
+        Integer,
+        ForeignKey("documents.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("field", String(50), nullable=False),  # "doc_type" or a canonical field name
+    Column("value", JSON),  # None: the user says the document has no such field
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_corrections_document_field", "document_id", "field"),
+)
+
+# Passages of each document's pages with their embedding (float32 bytes, L2-normalised),
+# for semantic search; ``model`` says which embedder made the vector (see lexo.index.embed).
+chunks = Table(
+    "chunks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "document_id",
+        Integer,
+        ForeignKey("documents.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("page", Integer, nullable=False),
+    Column("ordinal", Integer, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("model", String(100), nullable=False),
+    Column("vector", LargeBinary, nullable=False),
+    Index("ix_chunks_model_id", "model", "id"),
 )

@@ -1,16 +1,36 @@
-"""Documents: upload, list, read, download the original, delete."""
+"""Documents: upload, list, read, correct, reprocess, download the original, delete."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Query, UploadFile, status
+from fastapi import APIRouter, Body, File, Query, UploadFile, status
 from fastapi.responses import FileResponse
 
 from lexo.api.deps import RuntimeDep
-from lexo.api.schemas import DocumentList, DocumentOut, DocumentSummary, IngestOut, PageOut
+from lexo.api.schemas import (
+    DocumentList,
+    DocumentOut,
+    DocumentPatch,
+    DocumentSummary,
+    IngestOut,
+    PageOut,
+    ReprocessIn,
+    ReprocessOut,
+)
 from lexo.document import DocumentStatus
 from lexo.errors import NotFoundError
+from lexo.understand.model import DOC_TYPES, type_label
+
+#: Query parameters naming a document type accept only the canonical values.
+DOC_TYPE_PATTERN = "^(" + "|".join(DOC_TYPES) + ")$"
+#: The type and issuer filters, the same on the document list and on search.
+DocTypeFilter = Annotated[
+    str | None, Query(pattern=DOC_TYPE_PATTERN, description="Only this document type.")
+]
+IssuerFilter = Annotated[
+    str | None, Query(max_length=300, description="Issuer contains (any case).")
+]
 
 router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
 
@@ -40,13 +60,19 @@ def upload(
 def list_documents(
     runtime: RuntimeDep,
     status: Annotated[DocumentStatus | None, Query(description="Only this status.")] = None,
+    doc_type: DocTypeFilter = None,
+    issuer: IssuerFilter = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> DocumentList:
     rows, total = runtime.repo.list_documents(
-        status=status.value if status else None, limit=limit, offset=offset
+        status=status.value if status else None,
+        doc_type=doc_type,
+        issuer=issuer,
+        limit=limit,
+        offset=offset,
     )
-    items = [DocumentSummary.model_validate(r) for r in rows]
+    items = [DocumentSummary.model_validate(_labelled(r)) for r in rows]
     return DocumentList(items=items, total=total, limit=limit, offset=offset)
 
 
@@ -56,14 +82,49 @@ def get_document(doc_id: int, runtime: RuntimeDep) -> DocumentOut:
     pages = [PageOut.model_validate(p) for p in doc.pop("pages")]
     return DocumentOut.model_validate(
         {
-            **doc,
+            **_labelled(doc),
             "fields": doc["fields"] or {},
+            "entities": doc.get("entities") or [],
             "timings": doc["timings"] or {},
             "notes": doc["notes"] or [],
             "text": "\f".join(p.text for p in pages),
             "pages": pages,
         }
     )
+
+
+@router.patch(
+    "/{doc_id}",
+    response_model=DocumentOut,
+    summary="Correct a document's type, issuer or fields; corrections survive reprocessing",
+)
+def correct_document(doc_id: int, patch: DocumentPatch, runtime: RuntimeDep) -> DocumentOut:
+    if runtime.repo.correct_document(doc_id, patch.changes()) is None:
+        raise NotFoundError(f"No document {doc_id}.")
+    return get_document(doc_id, runtime)
+
+
+@router.post(
+    "/{doc_id}/reprocess",
+    response_model=ReprocessOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Process a document again (corrected values are kept)",
+)
+def reprocess(
+    doc_id: int,
+    runtime: RuntimeDep,
+    body: Annotated[ReprocessIn | None, Body()] = None,
+) -> ReprocessOut:
+    doc = _get(runtime, doc_id, with_pages=False)
+    path = runtime.originals.path_for(doc["sha256"], doc["mime"])
+    if not path.exists():
+        raise NotFoundError(f"The original of document {doc_id} is missing from the store.")
+    options: dict[str, Any] = {"reprocess": True}
+    if body is not None and body.strategy:
+        options["strategy"] = body.strategy
+    task_id = runtime.repo.requeue_document(doc_id, options=options)
+    runtime.intake.notify(task_id)
+    return ReprocessOut(id=doc_id, status=DocumentStatus.QUEUED.value, task_id=task_id)
 
 
 @router.get("/{doc_id}/original", summary="Download the original file, unchanged")
@@ -77,10 +138,13 @@ def get_original(doc_id: int, runtime: RuntimeDep) -> FileResponse:
 
 @router.delete("/{doc_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a document")
 def delete_document(doc_id: int, runtime: RuntimeDep) -> None:
-    doc = runtime.repo.delete_document(doc_id)
-    if doc is None:
+    """The document, its original and the pictures cached from it."""
+    if runtime.delete_document(doc_id) is None:
         raise NotFoundError(f"No document {doc_id}.")
-    runtime.originals.delete(doc["sha256"], doc["mime"])
+
+
+def _labelled(doc: dict[str, Any]) -> dict[str, Any]:
+    return {**doc, "doc_type_label": type_label(doc.get("doc_type"))}
 
 
 def _get(runtime: Any, doc_id: int, *, with_pages: bool = True) -> dict[str, Any]:

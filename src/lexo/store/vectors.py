@@ -1,0 +1,132 @@
+"""All SQL about passages and their vectors (table ``chunks``). Callers never commit.
+
+Vectors travel as float32 bytes (``ndarray.tobytes()``), the same on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, delete, func, insert, select
+
+from lexo.document import DocumentStatus
+from lexo.store.tables import chunks, documents, pages
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from lexo.index.chunk import Chunk
+
+LOAD_BATCH = 5000
+
+
+def page_texts(conn: Connection, doc_id: int) -> list[tuple[int, str]]:
+    rows = conn.execute(
+        select(pages.c.number, pages.c.text)
+        .where(pages.c.document_id == doc_id)
+        .order_by(pages.c.number)
+    )
+    return [(int(number), text) for number, text in rows]
+
+
+def replace(
+    conn: Connection, doc_id: int, model: str, passages: Sequence[Chunk], vectors: np.ndarray
+) -> list[int]:
+    """Replace a document's passages; returns the new chunk ids in passage order."""
+    conn.execute(delete(chunks).where(chunks.c.document_id == doc_id))
+    if not passages:
+        return []
+    conn.execute(
+        insert(chunks),
+        [
+            {
+                "document_id": doc_id,
+                "page": p.page,
+                "ordinal": p.ordinal,
+                "text": p.text,
+                "model": model,
+                "vector": vector.tobytes(),
+            }
+            for p, vector in zip(passages, vectors, strict=True)
+        ],
+    )
+    rows = conn.execute(
+        select(chunks.c.id).where(chunks.c.document_id == doc_id).order_by(chunks.c.ordinal)
+    )
+    return [int(r[0]) for r in rows]
+
+
+def state(conn: Connection, model: str) -> tuple[int, int]:
+    """(count, newest id) of a model's chunks: changes whenever any are added or deleted."""
+    count, newest = conn.execute(
+        select(func.count(), func.max(chunks.c.id)).where(chunks.c.model == model)
+    ).one()
+    return int(count or 0), int(newest or 0)
+
+
+def ids(conn: Connection, model: str) -> set[int]:
+    return {int(r[0]) for r in conn.execute(select(chunks.c.id).where(chunks.c.model == model))}
+
+
+def load(
+    conn: Connection, model: str, *, only: Sequence[int] | None = None
+) -> Iterator[list[tuple[int, int, bytes]]]:
+    """(chunk id, document id, vector bytes) of a model's chunks, in batches."""
+    query = select(chunks.c.id, chunks.c.document_id, chunks.c.vector).where(
+        chunks.c.model == model
+    )
+    if only is None:
+        result = conn.execute(query.order_by(chunks.c.id)).yield_per(LOAD_BATCH)
+        for batch in result.partitions():
+            yield [(int(a), int(b), bytes(c)) for a, b, c in batch]
+        return
+    for start in range(0, len(only), LOAD_BATCH):
+        part = only[start : start + LOAD_BATCH]
+        rows = conn.execute(query.where(chunks.c.id.in_(part)))
+        yield [(int(a), int(b), bytes(c)) for a, b, c in rows]
+
+
+def document_vectors(conn: Connection, doc_id: int, model: str) -> list[bytes]:
+    rows = conn.execute(
+        select(chunks.c.vector).where(chunks.c.document_id == doc_id, chunks.c.model == model)
+    )
+    return [bytes(r[0]) for r in rows]
+
+
+def passages(conn: Connection, chunk_ids: Sequence[int]) -> dict[int, tuple[int, str]]:
+    """Chunk id -> (page number, text)."""
+    if not chunk_ids:
+        return {}
+    rows = conn.execute(
+        select(chunks.c.id, chunks.c.page, chunks.c.text).where(chunks.c.id.in_(chunk_ids))
+    )
+    return {int(i): (int(page), text) for i, page, text in rows}
+
+
+def unindexed_documents(conn: Connection, model: str, *, everything: bool) -> list[int]:
+    """Done documents with no passage from ``model`` (all done documents if ``everything``)."""
+    query = select(documents.c.id).where(documents.c.status == DocumentStatus.DONE.value)
+    if not everything:
+        has = select(chunks.c.id).where(
+            chunks.c.document_id == documents.c.id, chunks.c.model == model
+        )
+        query = query.where(~has.exists())
+    return [int(r[0]) for r in conn.execute(query.order_by(documents.c.id))]
+
+
+def document_rows(conn: Connection, doc_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """What a search hit shows and what facets count, by document id."""
+    if not doc_ids:
+        return {}
+    rows = conn.execute(
+        select(
+            documents.c.id,
+            documents.c.original_name,
+            documents.c.status,
+            documents.c.doc_type,
+            documents.c.issuer,
+            documents.c.fields,
+        ).where(documents.c.id.in_(doc_ids))
+    ).mappings()
+    return {int(r["id"]): dict(r) for r in rows}

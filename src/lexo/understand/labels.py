@@ -1,0 +1,115 @@
+"""The labels that announce a field, in French first, then the languages foreign invoices use.
+
+Each label has a weight (how surely it announces this field) and says which value on the line
+to take when there are several (``last`` for a row of HT / TVA / TTC columns). A negative
+pattern (``unless``) keeps "Net à payer avant impôt" from passing for the net paid.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    field: str
+    pattern: re.Pattern[str]
+    weight: float
+    pick: str = "first"  # "first" | "last" value after the label
+    unless: re.Pattern[str] | None = None
+    types: tuple[str, ...] = ()  # only for these document types (empty: any)
+    min_values: int = 1  # the line must hold this many values (a row of columns)
+
+
+def _l(field: str, pattern: str, weight: float, **kw: object) -> Label:
+    unless = kw.pop("unless", None)
+    compiled = re.compile(str(unless), re.IGNORECASE) if unless else None
+    return Label(field, re.compile(pattern, re.IGNORECASE), weight, unless=compiled, **kw)  # type: ignore[arg-type]
+
+
+_NOT_TOTAL = r"\b(ht|h\.t\.|hors taxes?|des op[ée]rations|des cotisations|brut|avant imp[ôo]t)\b"
+
+AMOUNT_LABELS = (
+    _l("amount_total", r"\btotal\s*ttc\b|\bmontant\s*(eur\s*)?ttc\b", 1.0, pick="last"),
+    _l("amount_total", r"\bnet\s*[àa]\s*payer\b", 1.0, pick="last", unless=r"\bavant\b"),
+    _l("amount_total", r"\bnet\s*[àa]\s*payer\s*avant", 0.4, pick="last"),
+    _l("amount_total", r"\b(montant|somme|total|reste)\s*[àa]\s*(payer|r[ée]gler)\b", 0.95),
+    _l("amount_total", r"\bmontant\s*du\s*pr[ée]l[èe]vement\b", 0.7),
+    _l("amount_total", r"\bsomme\s*de\b", 0.75),
+    _l("amount_total", r"\bd['’]un\s*montant(\s*de)?\b", 0.7),
+    _l("amount_total", r"\btotal\s*factur[ea]\b|\bfactuur\s*totaal\b", 0.85, pick="last"),
+    _l("amount_total", r"\bgrand\s*total\b|\btotal\s*amount\s*due\b|\bbalance\s*due\b", 0.9),
+    _l("amount_total", r"\btotal for this invoice\b|\bamount\s*due\b|\bamount\s*payable\b", 0.85),
+    _l("amount_total", r"\b(gesamtbetrag|rechnungsbetrag|endbetrag)\b", 0.9, pick="last"),
+    _l("amount_total", r"\bdo zap[łl]aty\b|\bnale[żz]no[śs][ćc]\b", 0.8),
+    _l("amount_total", r"\brazem\b", 0.6, pick="last", min_values=2),
+    _l("amount_total", r"\btotaal\b", 0.7, pick="last", unless=r"\bsubtotaal\b.{0,200}\btotaal\b"),
+    _l("amount_total", r"^\s*total\b", 0.6, pick="last", unless=_NOT_TOTAL),
+    _l("amount_total", r"\btotal\b", 0.45, pick="last", unless=_NOT_TOTAL),
+    _l("amount_untaxed", r"\btotal\s*(ht|h\.t\.|hors\s*taxes?)\b|\bmontant\s*(total\s*)?ht\b", 1.0),
+    _l("amount_untaxed", r"\bexclusief\s*btw\b|\bnetto\b|\bsubtotal\b|\bsous[- ]total\b", 0.7),
+    _l("amount_untaxed", r"\btotal\s*factur[ea]\b|\brazem\b", 0.6, min_values=3),
+    _l(
+        "amount_tax",
+        r"\b(total\s*|montant\s*)?tva\b(?!\s*intra)",
+        0.9,
+        pick="last",
+        unless=r"intracom|n°\s*tva|acquitt",
+    ),
+    _l("amount_tax", r"\bbtw\s*\d+\s*%|\bmwst\b|\bust\.?\s*\d|\btax\b", 0.7, pick="last"),
+)
+
+DATE_LABELS = (
+    _l(
+        "date",
+        r"\bdate\s*(de\s*(la\s*)?facture|d['’]\s*[ée]mission|d['’]\s*[ée]tablissement)\b",
+        1.0,
+    ),
+    _l("date", r"\bdate\s*de\s*signature\b|\b[ée]dit[ée]\s*le\b", 0.95),
+    _l(
+        "date",
+        r"\b(invoice\s*date|factuurdatum|rechnungsdatum|data\s*wystawienia|date\s*facture)\b",
+        1.0,
+    ),
+    _l("date", r"^\s*factur[ea]\s*n°?\s*\S+\s*du\b", 0.75),
+    _l("date", r"\bpay[ée]\s*(par\s*virement\s*)?le\b", 0.85, types=("bulletin_salaire",)),
+    _l("date", r"(\bfait\s*)?[àa]?\s*[\w'’ -]{1,60},\s*le\b", 0.8),
+    _l("date", r"\bdate\s*du\s*paiement\b", 0.5),
+    _l("date", r"^\s*date\s*:?", 0.6, unless=r"limite|[ée]ch[ée]ance|due|entr[ée]e|effet|paiement"),
+    _l("date", r"\bdate\b", 0.35, unless=r"limite|[ée]ch[ée]ance|due|entr[ée]e|effet|paiement"),
+    _l("due_date", r"\bdate\s*limite(\s*de\s*paiement)?\b|\bdate\s*d['’]\s*[ée]ch[ée]ance\b", 1.0),
+    _l("due_date", r"\b[àa]\s*r[ée]gler\s*avant\s*le\b|\bavant\s*le\b|\b[ée]ch[ée]ance\b", 0.85),
+    _l("due_date", r"\bpr[ée]lev[ée]\s*le\b|\bpr[ée]l[èe]vement\s*[àa]\s*partir\s*du\b", 0.8),
+    _l("due_date", r"\b(due\s*date|vervaldatum|f[äa]llig|termin\s*p[łl]atno[śs]ci)\b", 0.9),
+    _l("period_start", r"\bdate\s*d['’]\s*effet\b|\bprend\s*effet\s*le\b", 0.9),
+    _l("period_end", r"\bjusqu['’]\s*au\b", 0.8),
+)
+
+CODE_LABELS = (
+    _l("invoice_number", r"\bfacture\s*n\s*[°o º]?\s*:?|\bn°\s*de\s*facture\s*:?", 1.0),
+    _l("invoice_number", r"\binvoice\s*(number|no\.?|n°|#)\s*:?|\bfactuurnummer\s*:?", 1.0),
+    _l("invoice_number", r"\brechnungs?-?n(umme)?r\.?\s*:?|\bfaktura\s*nr\.?\s*:?", 0.9),
+    _l(
+        "reference",
+        r"\br[ée]f[ée]rence\s*(client|de\s*l['’]\s*avis|du\s*dossier|dossier)\s*:?",
+        1.0,
+        unless=r"mandat",
+    ),
+    _l("reference", r"\bcontrat\s*n°\s*:?", 0.9, types=("contrat",)),
+    _l("reference", r"\bn°\s*(de\s*)?dossier\s*:?|\bnum[ée]ro\s*de\s*dossier\s*:?", 0.8),
+    _l(
+        "policy_number",
+        r"\bcontrat\s*n°\s*:?|\bn°\s*de\s*contrat\s*:?|\bpolice\s*n°\s*:?",
+        0.9,
+        types=("attestation",),
+    ),
+)
+
+NAME_LABELS = (
+    _l("employee", r"\bsalari[ée]\s*:", 1.0),
+    _l("employee", r"\batteste\s*que\b", 0.8),
+    _l("tenant", r"^\W*locataire\s*[:;]?\s*$|\blocataire\s*:", 1.0),
+    _l("issuer", r"^\W*bailleur\s*[:;]?\s*$|\bbailleur\s*:", 1.0, types=("quittance_loyer",)),
+    _l("issuer", r"\b(cr[ée]ancier|sprzedawca|sold\s*by|service\s*provider)\s*:", 0.8),
+)

@@ -1,0 +1,84 @@
+"""A running app with a few processed documents, for the page tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+
+from lexo.api.app import create_app
+from lexo.runtime import Runtime
+from lexo.settings import Settings
+from lexo.store.tables import documents
+from tests.conftest import make_settings, make_text_pdf
+
+FACTURE = [
+    "Énergie Bleue SAS — Facture d'électricité",
+    "Facture n° FA-2026-0042 du 15 mars 2026",
+    "Montant total TTC : 84,20 €",
+]
+AVIS = [
+    "Direction générale des Finances publiques",
+    "Avis d'impôt sur le revenu 2025",
+    "Montant à payer : 1 234,00 €",
+]
+
+
+def add_pdf(runtime: Runtime, folder: Path, name: str, pages: list[list[str]]) -> int:
+    """File and process one born-digital PDF; returns its document id."""
+    pdf = make_text_pdf(folder / name, pages)
+    result = runtime.intake.ingest_path(pdf, source="cli")
+    runtime.make_worker().run_until_idle()
+    return result.document_id
+
+
+def set_understanding(runtime: Runtime, doc_id: int, **values: Any) -> None:
+    """Write what document understanding would have found (type, fields)."""
+    with runtime.db.write() as conn:
+        conn.execute(update(documents).where(documents.c.id == doc_id).values(**values))
+
+
+def field(spelled: str, text: str, *, value: Any = None, page: int = 1) -> dict[str, Any]:
+    start = text.index(spelled)
+    return {
+        "value": spelled if value is None else value,
+        "confidence": 0.93,
+        "page": page,
+        "start": start,
+        "end": start + len(spelled),
+        "source": "rule",
+    }
+
+
+@pytest.fixture
+def web_settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+def web(web_settings: Settings, tmp_path: Path) -> Iterator[TestClient]:
+    """A client on an app holding an invoice and a tax notice, both processed."""
+    runtime = Runtime(web_settings)
+    with TestClient(create_app(runtime=runtime)) as client:
+        facture = add_pdf(runtime, tmp_path, "facture.pdf", [FACTURE, ["Conditions générales"]])
+        avis = add_pdf(runtime, tmp_path, "avis.pdf", [AVIS])
+        text = runtime.repo.get_document(facture)["pages"][0]["text"]  # type: ignore[index]
+        set_understanding(
+            runtime,
+            facture,
+            doc_type="facture",
+            issuer="Énergie Bleue SAS",
+            fields={
+                "issuer": field("Énergie Bleue SAS", text),
+                "amount_total": field("84,20 €", text, value=84.2),
+                "currency": {"value": "EUR", "confidence": 0.9},
+                "date": field("15 mars 2026", text, value="2026-03-15"),
+            },
+        )
+        set_understanding(runtime, avis, doc_type="avis_imposition", issuer=None, fields=None)
+        client.ids = {"facture": facture, "avis": avis}  # type: ignore[attr-defined]
+        yield client
