@@ -1,6 +1,7 @@
 """Search for the page: ranked hits with their type, issuer and year, and facet counts.
 
-Facets are counted over the best :data:`POOL` hits, so the counts and the list come from one
+Hits come from the hybrid search (``runtime.index``). Facets are counted over the best
+:data:`POOL` hits, so the counts and the list come from one
 search and stay consistent; the filters narrow that ranked pool. (The store's own type and
 issuer filters over-fetch hits with their snippets, which costs more than this.)
 """
@@ -29,7 +30,9 @@ class SearchResult:
 
 
 def search(runtime: Any, q: str, chosen: dict[str, str]) -> SearchResult:
-    hits: list[dict[str, Any]] = runtime.repo.search(q, limit=POOL)
+    # The same hybrid ranking as the API (words and meaning); words alone while the
+    # embedding model loads or when none is cached.
+    hits: list[dict[str, Any]] = runtime.index.search(q, limit=POOL).results
     docs = web_queries.documents_by_ids(runtime.db, [h["document_id"] for h in hits], most=POOL)
     enriched = []
     for hit in hits:
