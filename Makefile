@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run setup test test-setup lint format bench clean
+.PHONY: run setup test test-setup lint format bench bench-tools clean
 
 run: setup
 	$(BIN)/lexo serve
@@ -43,9 +43,17 @@ format: $(VENV)/.installed-dev
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
-bench: $(VENV)/.installed-dev
+bench: $(VENV)/.installed-dev bench-tools
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/ocr.py
 
+# What the benchmarks compare LEXO with, kept out of LEXO's own environment.
+bench-tools: .venv-bench/bin/ocrmypdf
+
+.venv-bench/bin/ocrmypdf:
+	@scripts/system-deps.sh --bench
+	$(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/pip install --quiet ocrmypdf
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-bench .pytest_cache .mypy_cache .ruff_cache

@@ -6,17 +6,23 @@ a perfect truth) and its variants (``skew.pdf``, ``rotated_skew.pdf``, the four 
 and the French development set (``tests/fixtures/devset.py``) in its clean,
 scan-like and poor variants, page images at 300 dpi. Engines, in one run on the same pages:
 
-- ``lexo``: ``Pipeline.process_file`` (tesserocr, languages from settings, warm engine);
-- ``lexo-plain``: the same without orientation detection and deskewing (their effect);
+- ``lexo-auto`` (alias ``lexo``): ``Pipeline.process_file`` with strategy ``auto``
+  (tesserocr, languages from settings, warm engine; TrOCR on uncertain pages when its model
+  is in ``ml_models/`` — the run says whether it was);
+- ``lexo-fast``: strategy ``fast`` (Tesseract only);
+- ``lexo-plain``: ``fast`` without orientation detection and deskewing (their effect);
 - ``cli``: ``tesseract IMAGE - -l LANGS`` as shipped (OpenMP free to use every core);
-- ``cli-omp1``: the same with ``OMP_THREAD_LIMIT=1`` (what helps the CLI most on 2 cores).
+- ``cli-omp1``: the same with ``OMP_THREAD_LIMIT=1`` (what helps the CLI most on 2 cores);
+- ``ocrmypdf``: ``ocrmypdf -l LANGS --sidecar`` (what paperless users get), installed for
+  the benchmark only (``make bench-tools``: Ghostscript from apt, OCRmyPDF in its own venv
+  ``.venv-bench``; or any ``ocrmypdf`` named by ``$OCRMYPDF``).
 
 CER and WER after ``bench.metrics.normalize``; per group: CER over all characters (sum of
 edits / sum of reference lengths), median page CER, median seconds per page.
 Writes ``bench/results/ocr.json``.
 
-    .venv/bin/python bench/ocr.py [--n-per-type 2] [--engines lexo,lexo-plain,cli,cli-omp1]
-                                  [--quick]
+    .venv/bin/python bench/ocr.py [--n-per-type 2] [--quick]
+        [--engines lexo-fast,lexo-auto,lexo-plain,cli,cli-omp1,ocrmypdf]
 """
 
 from __future__ import annotations
@@ -80,23 +86,65 @@ def pages(n_per_type: int, variants_dir: Path) -> list[Page]:
 
 
 class Lexo:
-    def __init__(self, work: Path, *, plain: bool = False) -> None:
+    def __init__(self, work: Path, *, strategy: str = "auto", plain: bool = False) -> None:
+        from lexo.ocr.trocr import unavailable_reason
         from lexo.pipeline import Pipeline
         from lexo.settings import Settings
 
-        self.name = "lexo-plain" if plain else "lexo"
+        self.name = "lexo-plain" if plain else f"lexo-{strategy}"
+        self.strategy = strategy
         settings = Settings(
             data_dir=work / "data",
             inbox_dir=work / "inbox",
             ocr_threads=1,
             ocr_deskew=not plain,
             ocr_fix_orientation=not plain,
+            ocr_strategy=strategy,
         )
         self.languages = settings.ocr_languages
+        self.trocr_missing = unavailable_reason(settings)
         self.pipeline = Pipeline(settings)
 
     def read(self, image: Path) -> str:
-        return self.pipeline.process_file(image).text
+        return self.pipeline.process_file(image, strategy=self.strategy).text
+
+
+class OcrMyPdf:
+    """OCRmyPDF's sidecar text of a one-page PDF it makes from the image."""
+
+    name = "ocrmypdf"
+
+    def __init__(self, languages: str, work: Path) -> None:
+        self.command = ocrmypdf_command()
+        if self.command is None:
+            raise SystemExit(
+                "ocrmypdf is not installed: run 'make bench-tools' (or set OCRMYPDF to an "
+                "ocrmypdf executable), or leave it out of --engines."
+            )
+        self.languages = languages
+        self.work = work
+        work.mkdir(parents=True, exist_ok=True)
+
+    def read(self, image: Path) -> str:
+        sidecar, pdf = self.work / "sidecar.txt", self.work / "out.pdf"
+        args = ["-q", "-l", self.languages, "--sidecar", str(sidecar), "--image-dpi", "300"]
+        subprocess.run(
+            [self.command, *args, str(image), str(pdf)],
+            capture_output=True,
+            check=True,
+        )
+        return sidecar.read_text()
+
+
+def ocrmypdf_command() -> str | None:
+    import shutil
+
+    named = os.environ.get("OCRMYPDF")
+    local = ROOT / ".venv-bench" / "bin" / "ocrmypdf"
+    for candidate in (named, str(local) if local.exists() else None, shutil.which("ocrmypdf")):
+        if candidate:
+            return candidate
+    return None
 
 
 class Cli:
@@ -171,7 +219,7 @@ def summarize(rows: list[dict[str, object]]) -> dict[str, dict[str, dict[str, fl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-per-type", type=int, default=2)
-    parser.add_argument("--engines", default="lexo,cli,cli-omp1")
+    parser.add_argument("--engines", default="lexo-fast,lexo-auto,cli,cli-omp1,ocrmypdf")
     parser.add_argument("--quick", action="store_true", help="linn and clean+scan of 1 per type")
     args = parser.parse_args()
     names = args.engines.split(",")
@@ -179,21 +227,30 @@ def main() -> None:
         work = pages(1 if args.quick else args.n_per_type, Path(tmp) / "linn-variants")
         if args.quick:
             work = [p for p in work if p[0] != "devset-poor"]
+        names = ["lexo-auto" if n == "lexo" else n for n in names]
         lexo = Lexo(Path(tmp))
         chosen: list[object] = []
         for name in names:
-            if name == "lexo":
+            if name == "lexo-auto":
                 chosen.append(lexo)
+            elif name == "lexo-fast":
+                chosen.append(Lexo(Path(tmp) / "fast", strategy="fast"))
             elif name == "lexo-plain":
-                chosen.append(Lexo(Path(tmp) / "plain", plain=True))
+                chosen.append(Lexo(Path(tmp) / "plain", strategy="fast", plain=True))
             elif name in ("cli", "cli-omp1"):
                 chosen.append(Cli(lexo.languages, omp_one=name == "cli-omp1"))
+            elif name == "ocrmypdf":
+                chosen.append(OcrMyPdf("fra", Path(tmp) / "ocrmypdf"))
+            else:
+                raise SystemExit(f"unknown engine {name!r}")
         rows = run(chosen, work)
         for engine in chosen:
             if isinstance(engine, Lexo):
                 engine.pipeline.close()
     summary = summarize(rows)
     print(f"OCR, languages {lexo.languages}, {len(work)} pages, engines {', '.join(names)}")
+    if lexo.trocr_missing:
+        print(f"lexo-auto read with Tesseract only: {lexo.trocr_missing}")
     head = ("group", "engine", "pages", "CER", "WER", "med CER", "s/page")
     print("{:<14} {:<10} {:>5} {:>7} {:>7} {:>8} {:>7}".format(*head))
     for group, engines in summary.items():
@@ -202,14 +259,23 @@ def main() -> None:
                 f"{group:<14} {engine:<10} {int(s['pages']):>5} {s['cer']:>7.2%} {s['wer']:>7.2%} "
                 f"{s['median_page_cer']:>8.2%} {s['median_s_per_page']:>7.2f}"
             )
-    if "lexo" in names:
-        for other in ("lexo-plain", "cli", "cli-omp1"):
-            if other in names and "devset-all" in summary:
+    for mine in ("lexo-fast", "lexo-auto"):
+        if mine not in names or "devset-all" not in summary:
+            continue
+        for other in ("lexo-plain", "cli", "cli-omp1", "ocrmypdf"):
+            if other in names:
                 ratio = (
-                    summary["devset-all"]["lexo"]["median_s_per_page"]
+                    summary["devset-all"][mine]["median_s_per_page"]
                     / summary["devset-all"][other]["median_s_per_page"]
                 )
-                print(f"speed ratio lexo / {other} (devset, median s/page): {ratio:.2f}")
+                print(f"speed ratio {mine} / {other} (devset, median s/page): {ratio:.2f}")
+    if "devset-poor" in summary:
+        poor = summary["devset-poor"]
+        for mine in ("lexo-fast", "lexo-auto"):
+            for other in ("cli", "ocrmypdf"):
+                if mine in poor and other in poor and poor[other]["cer"]:
+                    share = poor[mine]["cer"] / poor[other]["cer"]
+                    print(f"poor-scan CER {mine} / {other}: {share:.2f} (goal <= 0.60)")
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = {
         "benchmark": "ocr",

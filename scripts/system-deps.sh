@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Installs the system packages LEXO needs: Tesseract's language data (fra, eng, osd).
 # The Tesseract engine itself comes inside the tesserocr wheel; only its data is needed here.
-# Usage: scripts/system-deps.sh [--test]   (--test adds PostgreSQL and Chromium for the tests)
+# Usage: scripts/system-deps.sh [--test|--bench]
+#   --test adds PostgreSQL and Chromium for the tests; --bench adds what the benchmarks
+#   compare LEXO with (the tesseract command line, Ghostscript for OCRmyPDF).
 set -euo pipefail
 want_test=0
+want_bench=0
 [ "${1:-}" = "--test" ] && want_test=1
+[ "${1:-}" = "--bench" ] && want_bench=1
 
 sudo_cmd=""
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
@@ -13,6 +17,7 @@ if command -v apt-get >/dev/null 2>&1; then
   pkgs=(tesseract-ocr-fra tesseract-ocr-eng tesseract-ocr-osd)
   # chromium: the browser the web page tests drive (tests/e2e, through Playwright).
   [ "$want_test" = 1 ] && pkgs+=(postgresql postgresql-contrib chromium)
+  [ "$want_bench" = 1 ] && pkgs+=(tesseract-ocr ghostscript)
   missing=()
   for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -27,6 +32,9 @@ elif command -v brew >/dev/null 2>&1; then
   brew list tesseract-lang >/dev/null 2>&1 || brew install tesseract-lang
   if [ "$want_test" = 1 ]; then
     brew list postgresql@16 >/dev/null 2>&1 || brew install postgresql@16
+  fi
+  if [ "$want_bench" = 1 ]; then
+    brew list ghostscript >/dev/null 2>&1 || brew install ghostscript
   fi
 else
   echo "No apt-get or brew found: install Tesseract's fra, eng and osd language data yourself" >&2

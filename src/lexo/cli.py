@@ -7,6 +7,7 @@ import logging
 import re
 import sys
 import time
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,6 +30,23 @@ app = typer.Typer(
 
 app.add_typer(models_app, name="models")
 app.add_typer(index_app, name="index")
+
+
+class Strategy(StrEnum):
+    """The OCR strategies of lexo.ocr.hybrid (the OCR package is imported only to read)."""
+
+    fast = "fast"
+    accurate = "accurate"
+    auto = "auto"
+
+
+StrategyOption = Annotated[
+    Strategy | None,
+    typer.Option(
+        help="OCR strategy: fast (Tesseract only), accurate (TrOCR re-reads every weak "
+        "line), auto (TrOCR on uncertain pages). Default: LEXO_OCR_STRATEGY.",
+    ),
+]
 
 SUPPORTED_SUFFIXES = {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"}
 
@@ -83,6 +101,7 @@ def serve(
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders.", exists=True)],
     wait: Annotated[bool, typer.Option(help="Process here and wait for the result.")] = True,
+    strategy: StrategyOption = None,
 ) -> None:
     """File documents (folders are walked) and process them, with progress bars."""
     from rich.progress import Progress
@@ -90,12 +109,13 @@ def ingest(
     settings = _settings()
     runtime = _runtime(settings)
     files = list(_walk(paths))
+    options = {"strategy": strategy.value} if strategy else None
     results = []
     with Progress(transient=False) as progress:
         task = progress.add_task("Filing", total=len(files))
         for path in files:
             try:
-                results.append(runtime.intake.ingest_path(path, source="cli"))
+                results.append(runtime.intake.ingest_path(path, source="cli", options=options))
             except LexoError as exc:
                 progress.console.print(f"[red]✗ {path.name}: {exc.message}")
             progress.advance(task)
@@ -201,6 +221,7 @@ def status() -> None:
 def process(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="One document.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")] = False,
+    strategy: StrategyOption = None,
 ) -> None:
     """Read one document now, without the database, and print its text (or JSON)."""
     from lexo.pipeline import Pipeline
@@ -208,7 +229,7 @@ def process(
     settings = _settings()
     pipeline = Pipeline(settings)
     try:
-        result = pipeline.process_file(file)
+        result = pipeline.process_file(file, strategy=strategy.value if strategy else None)
     finally:
         pipeline.close()
     if as_json:

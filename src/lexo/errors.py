@@ -62,6 +62,20 @@ class NotFoundError(LexoError):
     code = "not_found"
 
 
+class NoArchiveError(NotFoundError):
+    """A document with no scanned page: its original already holds its text, so no archive
+    PDF is made."""
+
+    code = "no_archive"
+
+
+class NotReadyError(LexoError):
+    """What was asked for depends on a processing that is queued, running or failed."""
+
+    http_status = 409
+    code = "not_ready"
+
+
 class ConfigError(LexoError):
     exit_code = ExitCode.CONFIG
     http_status = 500

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from lexo.document import Page, PageSource, ProcessedDocument
 from lexo.errors import BadInputError, LexoError, NotFoundError, OcrError, TooLargeError
-from lexo.ocr import Engines, OcrEngine, OcrResult
+from lexo.ocr import Engines, OcrEngine, OcrResult, check_strategy, read_page
+from lexo.ocr.trocr import unavailable_reason
 from lexo.readers import PageReader, SourcePage, open_reader
 from lexo.readers.detect import HEAD_BYTES, sniff
 from lexo.understand import Learned, understand
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 
 Progress = Callable[[int, int], None]
 
-#: The engine image pages go to, until an OCR strategy setting exists.
+#: The engine that finds the layout of image pages (TrOCR re-reads lines, see lexo.ocr.hybrid).
 OCR_ENGINE = "tesseract"
 
 _NO_TEXT = "No text was found on this page."
@@ -64,10 +65,16 @@ class Pipeline:
         self._lock = threading.Lock()
 
     def process_file(
-        self, path: Path, *, progress: Progress | None = None, learned: Learned | None = None
+        self,
+        path: Path,
+        *,
+        progress: Progress | None = None,
+        learned: Learned | None = None,
+        strategy: str | None = None,
     ) -> ProcessedDocument:
         """Read, OCR and understand one file. ``progress(done, total)`` follows each page;
-        ``learned`` is the model trained on the user's corrections, if any."""
+        ``learned`` is the model trained on the user's corrections, if any; ``strategy``
+        the OCR strategy (``fast``, ``accurate``, ``auto``; the setting when None)."""
         path = Path(path)
         try:
             size = path.stat().st_size
@@ -78,14 +85,19 @@ class Pipeline:
         except OSError as exc:
             raise BadInputError(f"The file {path.name} cannot be read: {exc.strerror}.") from exc
         self._check_size(size)
-        return self._process(path, sniff(head), progress, learned)
+        return self._process(path, sniff(head), progress, learned, strategy)
 
     def process_bytes(
-        self, data: bytes, *, progress: Progress | None = None, learned: Learned | None = None
+        self,
+        data: bytes,
+        *,
+        progress: Progress | None = None,
+        learned: Learned | None = None,
+        strategy: str | None = None,
     ) -> ProcessedDocument:
         """Like :meth:`process_file`, for a file already in memory."""
         self._check_size(len(data))
-        return self._process(data, sniff(data[:HEAD_BYTES]), progress, learned)
+        return self._process(data, sniff(data[:HEAD_BYTES]), progress, learned, strategy)
 
     def warm(self, feature: str) -> None:
         """Load what a feature needs now: ``nlp`` loads the spaCy model."""
@@ -108,9 +120,15 @@ class Pipeline:
             message = "OCR engines are loading."
         else:
             message = "OCR engines load on first use (the first page that needs OCR)."
+        reason = unavailable_reason(self.settings)
+        if reason is not None and self.settings.ocr_strategy != "fast":
+            message += f" {reason}"
         return {
             "ocr_engines_initialized": self.engines.initialized,
             "message": message,
+            "strategy": self.settings.ocr_strategy,
+            "trocr_available": reason is None,
+            "trocr_unavailable_reason": reason,
             "engines": engines,
         }
 
@@ -147,8 +165,9 @@ class Pipeline:
         mime: str,
         progress: Progress | None,
         learned: Learned | None,
+        strategy: str | None = None,
     ) -> ProcessedDocument:
-        run = _Run(self, progress)
+        run = _Run(self, progress, check_strategy(strategy, self.settings))
         with _reading_errors():
             reader = open_reader(source, mime, self.settings)
         with reader:
@@ -191,9 +210,10 @@ class _Slot:
 class _Run:
     """The state of one document going through the pipeline."""
 
-    def __init__(self, pipeline: Pipeline, progress: Progress | None) -> None:
+    def __init__(self, pipeline: Pipeline, progress: Progress | None, strategy: str) -> None:
         self.pipeline = pipeline
         self.progress = progress
+        self.strategy = strategy
         self.started = time.perf_counter()
         self.pages: list[Page] = []
         self.pending: deque[_Slot] = deque()
@@ -244,8 +264,10 @@ class _Run:
     def _start(self, source: SourcePage) -> _Slot:
         if source.image is None:
             return _Slot(source)
-        engine = self._engine()
-        future = self.pipeline._pool().submit(_recognize, engine, source.image, source.dpi)
+        engine = self._engine()  # loaded here, so that its load time is measured once
+        future = self.pipeline._pool().submit(
+            _recognize, self.pipeline, self.strategy, engine, source.image, source.dpi
+        )
         return _Slot(source, future)
 
     def _engine(self) -> OcrEngine:
@@ -287,7 +309,7 @@ class _Run:
             width, height = result.size
         notes += result.notes
         source.image = None  # the pixels are no longer needed
-        engine = self.engine.name if self.engine is not None else None
+        engine = result.engine or (self.engine.name if self.engine is not None else None)
         if _visible(source.text) > _visible(result.text):
             # A short text layer that OCR cannot match (a script the OCR languages do not
             # cover, a blank scan with a typed caption) is the better reading.
@@ -321,9 +343,11 @@ def _visible(text: str) -> int:
     return sum(1 for ch in text if not ch.isspace())
 
 
-def _recognize(engine: OcrEngine, image: Image.Image, dpi: int | None) -> OcrResult:
+def _recognize(
+    pipeline: Pipeline, strategy: str, engine: OcrEngine, image: Image.Image, dpi: int | None
+) -> OcrResult:
     try:
-        return engine.recognize(image, dpi=dpi)
+        return read_page(pipeline.engines, pipeline.settings, strategy, image, dpi)
     except LexoError:
         raise
     except Exception as exc:

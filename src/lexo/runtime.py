@@ -19,6 +19,7 @@ from lexo.lazy import registered
 from lexo.modelcache import ModelCache
 from lexo.modelhealth import ModelVerifier, models_report
 from lexo.settings import Settings
+from lexo.store.archives import ArchiveStore
 from lexo.store.db import Database
 from lexo.store.files import OriginalStore, purge_pictures
 from lexo.store.repository import Repository
@@ -40,6 +41,8 @@ class Runtime:
         self.db = Database(settings.database_url)
         self.repo = Repository(self.db)
         self.originals = OriginalStore(settings.data_dir)
+        #: Searchable archive PDFs of scanned documents, made on first request.
+        self.archives = ArchiveStore(settings.data_dir)
         self._pipeline: Pipeline | None = None
         self._pipeline_lock = threading.Lock()
         self._learned: tuple[tuple[int, int], Learned | None] | None = None
@@ -99,11 +102,13 @@ class Runtime:
             return model
 
     def delete_document(self, doc_id: int) -> dict[str, Any] | None:
-        """Delete a document, its original and every picture cached from it; None if absent."""
+        """Delete a document, its original, every picture cached from it and its archive PDF;
+        None if absent."""
         doc = self.repo.delete_document(doc_id)
         if doc is not None:
             self.originals.delete(doc["sha256"], doc["mime"])
             purge_pictures(self.settings.data_dir, doc["sha256"])
+            self.archives.purge(doc["sha256"])
         return doc
 
     def _notify(self, job_id: int) -> None:
@@ -186,9 +191,13 @@ class Runtime:
             self.index.embedder.get()
             return
         if feature == "ocr":
+            from lexo.ocr.trocr import TrOCREngine, unavailable_reason
             from lexo.pipeline import OCR_ENGINE
 
             self.pipeline.engines.get(OCR_ENGINE)
+            # TrOCR too, when the strategy may use it and its model is cached.
+            if self.settings.ocr_strategy != "fast" and unavailable_reason(self.settings) is None:
+                self.pipeline.engines.get(TrOCREngine.name)
             return
         warm = getattr(self.pipeline, "warm", None)
         if warm is None:

@@ -77,6 +77,30 @@ class Settings(BaseSettings):
         default=True,
         description="Pages read with low confidence are checked for a 90/180/270° turn (OSD).",
     )
+    ocr_strategy: Literal["fast", "accurate", "auto"] = Field(
+        default="auto",
+        description="'fast': Tesseract only; 'accurate': every weak line re-read with TrOCR; "
+        "'auto': TrOCR only on pages read with low confidence, when its model is cached.",
+    )
+    ocr_trocr_model: str = Field(
+        default="trocr-base-printed",
+        description="TrOCR model folder under MODELS_DIR/transformers/ (never downloaded).",
+    )
+    ocr_weak_line_confidence: float = Field(
+        default=80.0,
+        ge=0.0,
+        le=100.0,
+        description="A line Tesseract read with less confidence (0-100) is re-read by TrOCR.",
+    )
+    ocr_auto_page_confidence: float = Field(
+        default=85.0,
+        ge=0.0,
+        le=100.0,
+        description="With strategy 'auto', pages read with less confidence get TrOCR.",
+    )
+    ocr_trocr_batch_size: int = Field(
+        default=8, ge=1, le=256, description="Line images TrOCR reads in one batch."
+    )
     hf_cache_dir: Path = Field(
         default_factory=lambda: Path.home() / ".cache" / "huggingface" / "hub",
         description="A Hugging Face hub cache that 'lexo models migrate' reads from.",

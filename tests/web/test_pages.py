@@ -128,6 +128,27 @@ def test_document_view_shows_text_fields_and_actions(web: TestClient) -> None:
     assert "Download the original" in english and "Total amount" in english
 
 
+def test_uncertain_ocr_pages_are_flagged(web: TestClient) -> None:
+    from sqlalchemy import update
+
+    from lexo.store.tables import pages
+
+    doc_id = web.ids["avis"]  # type: ignore[attr-defined]
+    runtime = web.app.state.runtime  # type: ignore[attr-defined]
+    assert "Lecture incertaine" not in web.get(f"/documents/{doc_id}").text
+    with runtime.db.write() as conn:  # what OCR of a poor scan leaves
+        conn.execute(
+            update(pages)
+            .where(pages.c.document_id == doc_id)
+            .values(source="ocr", confidence=52.5, engine="tesseract+trocr")
+        )
+    page = web.get(f"/documents/{doc_id}").text
+    assert "Lecture incertaine : à vérifier" in page and "tesseract+trocr" in page
+    assert "Uncertain reading" in web.get(f"/documents/{doc_id}", headers=EN).text
+    api = web.get(f"/api/v1/documents/{doc_id}").json()["pages"][0]
+    assert api["low_confidence"] is True and api["engine"] == "tesseract+trocr"
+
+
 def test_document_view_without_fields_or_text(web: TestClient) -> None:
     page = web.get(f"/documents/{web.ids['avis']}").text  # type: ignore[attr-defined]
     assert "Aucun champ extrait." in page and "Avis d&#39;imposition" in page

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+#: The OCR strategies of lexo.ocr.hybrid (not imported here: the API starts without OCR code).
+OcrStrategy = Literal["fast", "accurate", "auto"]
 
 
 class IngestOut(BaseModel):
@@ -17,12 +20,54 @@ class IngestOut(BaseModel):
     error: str | None = None
 
 
+#: A page read with a mean word confidence under this (0..100) is flagged ``low_confidence``.
+LOW_CONFIDENCE = 70.0
+
+
+class WordOut(BaseModel):
+    text: str
+    confidence: float
+    box: list[int] | None = Field(None, description="x0, y0, x1, y1 in page-image pixels.")
+
+
+class LineOut(WordOut):
+    words: list[WordOut] = []
+
+
 class PageOut(BaseModel):
     number: int
     text: str
-    confidence: float | None
-    source: str
-    engine: str | None
+    confidence: float | None = Field(None, description="Mean word confidence, 0..100 (OCR).")
+    source: str = Field(description="text_layer, ocr or empty.")
+    engine: str | None = Field(
+        None, description="tesseract, or tesseract+trocr when TrOCR readings were kept."
+    )
+    low_confidence: bool = Field(
+        False, description=f"OCR'd with a mean confidence under {LOW_CONFIDENCE:g}: check it."
+    )
+    width: int | None = None
+    height: int | None = None
+    rotation: float = Field(0.0, description="Degrees the page was turned to be read.")
+    notes: list[str] = Field(default_factory=list, description="What happened to this page.")
+    lines: list[LineOut] | None = Field(
+        None, description="Lines and words with confidences and boxes (with ?layout=true)."
+    )
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any], *, layout: bool = False) -> PageOut:
+        stored = row.get("layout") or {}
+        confidence = row.get("confidence")
+        return cls.model_validate(
+            {
+                **row,
+                "low_confidence": row.get("source") == "ocr"
+                and confidence is not None
+                and confidence < LOW_CONFIDENCE,
+                "rotation": stored.get("rotation") or 0.0,
+                "notes": stored.get("notes") or [],
+                "lines": stored.get("lines") or [] if layout else None,
+            }
+        )
 
 
 class DocumentSummary(BaseModel):
@@ -57,6 +102,12 @@ class DocumentOut(DocumentSummary):
     task_id: int | None
     text: str
     pages: list[PageOut]
+    has_archive: bool = Field(
+        False,
+        description="True when GET /api/v1/documents/{id}/archive serves a searchable archive "
+        "PDF: the document is processed and has a scanned page (read by OCR, with next to no "
+        "text of its own).",
+    )
 
 
 class DocumentList(BaseModel):
@@ -160,8 +211,11 @@ class DocumentPatch(BaseModel):
 class ReprocessIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    strategy: str | None = Field(
-        None, max_length=50, description="OCR strategy for this run, kept in the job options."
+    strategy: OcrStrategy | None = Field(
+        None,
+        description="OCR strategy for this run (kept in the job options): 'fast' Tesseract "
+        "only, 'accurate' TrOCR re-reads every weak line, 'auto' TrOCR on uncertain pages "
+        "when its model is cached. Default: LEXO_OCR_STRATEGY.",
     )
 
 

@@ -38,6 +38,7 @@ class Processor(Protocol):
         *,
         progress: Callable[[int, int], None] | None = None,
         learned: Learned | None = None,
+        strategy: str | None = None,
     ) -> ProcessedDocument: ...
 
 
@@ -153,8 +154,12 @@ class LocalWorker:
             if not path.exists():
                 raise LexoError(f"The stored original of document {doc['id']} is missing.")
             learned = self._learned() if self._learned is not None else None
+            options = job.get("options") or {}
             result = self._processor().process_file(
-                path, progress=self._heartbeat(job), learned=learned
+                path,
+                progress=self._heartbeat(job),
+                learned=learned,
+                strategy=options.get("strategy"),
             )
         except DatabaseError:
             raise  # transient: the job stays claimed and is re-queued when its lease expires

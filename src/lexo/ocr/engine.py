@@ -36,6 +36,9 @@ class OcrResult:
     rotation: float = 0.0
     size: tuple[int, int] | None = None
     notes: list[str] = field(default_factory=list)
+    #: Which engines produced the text (``tesseract``, ``tesseract+trocr``…); None: the
+    #: engine's own name.
+    engine: str | None = None
 
     @property
     def word_count(self) -> int:

@@ -17,6 +17,7 @@ import math
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -126,11 +127,19 @@ class TesseractEngine:
     def languages_available(self) -> list[str]:
         return languages_available(self.tessdata)
 
-    def recognize(self, image: Image.Image, *, dpi: int | None = None) -> OcrResult:
+    def recognize(
+        self,
+        image: Image.Image,
+        *,
+        dpi: int | None = None,
+        refine: Callable[[Image.Image, OcrResult], OcrResult] | None = None,
+    ) -> OcrResult:
         """Words, lines and text of one page image, in Tesseract's reading order.
 
         The text is what Tesseract itself would print: lines joined by newlines, a blank
-        line between paragraphs (and so between blocks).
+        line between paragraphs (and so between blocks). ``refine`` (the hybrid reading)
+        gets the image as read — turned and straightened — and the reading, whose boxes are
+        then mapped back onto the page as given.
         """
         gray = image if image.mode == "L" else image.convert("L")
         start = time.perf_counter()
@@ -162,6 +171,9 @@ class TesseractEngine:
                                 turn += skew
         finally:
             self._release(api)
+        result.notes = notes
+        if refine is not None:
+            result = refine(gray, result)
         result.seconds = time.perf_counter() - start  # every reading and OSD included
         result.rotation = round(turn, 2)
         if turn:
@@ -169,7 +181,6 @@ class TesseractEngine:
             original = (image.width, image.height)
             result.lines = _unturn(result.lines, turn, gray.size, original)
         result.size = (image.width, image.height)
-        result.notes = notes
         return result
 
     def _detect_orientation(self, gray: Image.Image) -> int:

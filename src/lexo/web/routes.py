@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from lexo.api.deps import CLIENT_HEADER, RuntimeDep
 from lexo.api.errors import problem
+from lexo.api.schemas import LOW_CONFIDENCE
 from lexo.document import DocumentStatus
 from lexo.errors import NotFoundError
 from lexo.store import web_queries
@@ -102,12 +103,17 @@ def document_list(
 @router.get("/documents/{doc_id}", response_class=HTMLResponse)
 def document_page(request: Request, doc_id: int, runtime: RuntimeDep) -> HTMLResponse:
     doc = _document(runtime, doc_id)
+    original = runtime.originals.path_for(doc["sha256"], doc["mime"])
+    doc["has_archive"] = runtime.archives.available(doc, original)  # as the API says
     fields = view.fields_of(doc)
     pages = [
         {
             **p,
             "html": view.highlighted_text(p["text"], fields, p["number"]),
             "boxes": view.field_boxes(p, fields),
+            "low_confidence": p["source"] == "ocr"
+            and p["confidence"] is not None
+            and p["confidence"] < LOW_CONFIDENCE,
         }
         for p in doc.get("pages", [])
     ]

@@ -28,7 +28,7 @@ DOC_TYPES = (
 ISSUER_FIELDS = ("issuer", "correspondent", "emetteur")
 DATE_FIELDS = ("date", "document_date", "issue_date", "date_document", "date_emission")
 AMOUNT_FIELDS = ("amount_total", "total_ttc", "amount", "montant_ttc", "montant", "total")
-OCR_STRATEGIES = ("auto", "tesseract", "trocr", "hybrid")
+OCR_STRATEGIES = ("auto", "fast", "accurate")  # lexo.ocr.hybrid.STRATEGIES, in page order
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 
 

@@ -1,10 +1,12 @@
-"""Documents: upload, list, read, correct, reprocess, download the original, delete."""
+"""Documents: upload, list, read, correct, reprocess, download the original or the archive PDF,
+delete."""
 
 from __future__ import annotations
 
+from pathlib import PurePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, File, Query, UploadFile, status
+from fastapi import APIRouter, Body, File, Form, Query, UploadFile, status
 from fastapi.responses import FileResponse
 
 from lexo.api.deps import RuntimeDep
@@ -14,6 +16,7 @@ from lexo.api.schemas import (
     DocumentPatch,
     DocumentSummary,
     IngestOut,
+    OcrStrategy,
     PageOut,
     ReprocessIn,
     ReprocessOut,
@@ -44,8 +47,15 @@ router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
 def upload(
     runtime: RuntimeDep,
     file: Annotated[UploadFile, File(description="The document.")],
+    strategy: Annotated[
+        OcrStrategy | None,
+        Form(description="OCR strategy: fast, accurate or auto (default LEXO_OCR_STRATEGY)."),
+    ] = None,
 ) -> IngestOut:
-    result = runtime.intake.ingest_stream(file.file, file.filename or "document", source="upload")
+    options = {"strategy": strategy} if strategy else None
+    result = runtime.intake.ingest_stream(
+        file.file, file.filename or "document", source="upload", options=options
+    )
     return IngestOut(
         id=result.document_id,
         status=result.status,
@@ -77,12 +87,21 @@ def list_documents(
 
 
 @router.get("/{doc_id}", response_model=DocumentOut, summary="A document with its text per page")
-def get_document(doc_id: int, runtime: RuntimeDep) -> DocumentOut:
+def get_document(
+    doc_id: int,
+    runtime: RuntimeDep,
+    layout: Annotated[
+        bool, Query(description="Include each page's lines and words with confidences and boxes.")
+    ] = False,
+) -> DocumentOut:
     doc = _get(runtime, doc_id)
-    pages = [PageOut.model_validate(p) for p in doc.pop("pages")]
+    original = runtime.originals.path_for(doc["sha256"], doc["mime"])
+    has_archive = runtime.archives.available(doc, original)
+    pages = [PageOut.from_row(p, layout=layout) for p in doc.pop("pages")]
     return DocumentOut.model_validate(
         {
             **_labelled(doc),
+            "has_archive": has_archive,
             "fields": doc["fields"] or {},
             "entities": doc.get("entities") or [],
             "timings": doc["timings"] or {},
@@ -134,6 +153,24 @@ def get_original(doc_id: int, runtime: RuntimeDep) -> FileResponse:
     if not path.exists():
         raise NotFoundError(f"The original of document {doc_id} is missing from the store.")
     return FileResponse(path, media_type=doc["mime"], filename=doc["original_name"])
+
+
+@router.get(
+    "/{doc_id}/archive",
+    summary="Download the searchable archive PDF of a scanned document",
+    responses={
+        404: {"description": "Unknown document, or no scanned page (the original is searchable)"},
+        409: {"description": "The document is not processed (queued, processing or failed)"},
+    },
+)
+def get_archive(doc_id: int, runtime: RuntimeDep) -> FileResponse:
+    """The original's pages as they are, with the OCR words laid over the scanned ones as
+    invisible text (made on the first request, then cached)."""
+    doc = _get(runtime, doc_id)
+    original = runtime.originals.path_for(doc["sha256"], doc["mime"])
+    path = runtime.archives.path(doc, original)
+    name = f"{PurePath(doc['original_name']).stem or 'document'}.pdf"
+    return FileResponse(path, media_type="application/pdf", filename=name)
 
 
 @router.delete("/{doc_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a document")
