@@ -6,6 +6,7 @@ Layout::
       manifest.json                      kind, source, revision, files (size, sha256)
       transformers/<name>/               e.g. trocr-base-printed (config.json, weights…)
       sentence-transformers/<name>/      e.g. paraphrase-multilingual-MiniLM-L12-v2
+      onnx/<name>/                       its ONNX export (``lexo models optimize``)
       spacy/<name>/                      e.g. fr_core_news_md (config.cfg, meta.json…)
       gguf/<file>.gguf                   LLM weights for llama.cpp-compatible servers
 
@@ -28,13 +29,14 @@ from pathlib import Path
 
 from lexo.errors import ModelMissingError
 
-KINDS = ("transformers", "sentence-transformers", "spacy", "gguf")
+KINDS = ("transformers", "sentence-transformers", "onnx", "spacy", "gguf")
 MANIFEST = "manifest.json"
 
 #: Which LEXO feature uses a model, by kind (shown by ``lexo models list``).
 FEATURES = {
     "transformers": "OCR re-reading of weak lines (TrOCR)",
     "sentence-transformers": "semantic search (embeddings)",
+    "onnx": "semantic search on ONNX Runtime (made by 'lexo models optimize')",
     "spacy": "people and organisations (French NER)",
     "gguf": "summaries and answers (local LLM)",
 }

@@ -149,9 +149,23 @@ def _smoke_gguf(path: Path) -> LoadReport:
     return LoadReport(time.perf_counter() - start, 0.0, f"GGUF v{header['version']}")
 
 
+def _smoke_onnx(path: Path) -> LoadReport:
+    from lexo.index.onnx import OnnxEmbedder
+
+    start = time.perf_counter()
+    model = OnnxEmbedder(path.name, path)
+    loaded = time.perf_counter() - start
+    vectors = model.encode(["Facture d'électricité de mars"])
+    quantized = model.quantized or "float32"
+    return LoadReport(
+        loaded, time.perf_counter() - start - loaded, f"dimension {vectors.shape[-1]}, {quantized}"
+    )
+
+
 _SMOKE: dict[str, Callable[[Path], LoadReport]] = {
     "transformers": _smoke_transformers,
     "sentence-transformers": _smoke_sentence,
+    "onnx": _smoke_onnx,
     "spacy": _smoke_spacy,
     "gguf": _smoke_gguf,
 }

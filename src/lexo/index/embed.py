@@ -95,7 +95,13 @@ def _one_thread() -> Iterator[None]:
 
 
 def embedder_holder(cache: ModelCache) -> Lazy[Embedder]:
-    """A lazy holder of the best cached embedder; its load fails with a clear message."""
+    """A lazy holder of the best cached embedder; its load fails with a clear message.
+
+    When ``lexo models optimize`` has exported the model to ONNX, the export runs on ONNX
+    Runtime (no torch: faster to load, less memory); else sentence-transformers on PyTorch.
+    """
+    from lexo.index.onnx import OnnxEmbedder, optimized_path
+
     name = available_model(cache)
 
     def load() -> Embedder:
@@ -105,6 +111,10 @@ def embedder_holder(cache: ModelCache) -> Lazy[Embedder]:
                 "No sentence-embedding model in the model cache "
                 f"({', '.join(PREFERRED_MODELS)}); run 'lexo models migrate' to add one."
             )
+        if optimized_path(cache, found) is not None:
+            return OnnxEmbedder.load(cache, found)
         return SentenceEmbedder.load(cache, found)
 
-    return Lazy("embedder", load, model=f"{KIND}/{name or PREFERRED_MODELS[0]}")
+    label = name or PREFERRED_MODELS[0]
+    kind = "onnx" if name and optimized_path(cache, name) is not None else KIND
+    return Lazy("embedder", load, model=f"{kind}/{label}")
