@@ -11,6 +11,7 @@ run: setup
 setup: $(VENV)/.installed
 	@scripts/system-deps.sh
 	@$(BIN)/lexo models migrate --no-hub
+	@$(BIN)/lexo models optimize --keep
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "LEXO needs Python >= 3.11")'

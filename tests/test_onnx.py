@@ -119,6 +119,8 @@ def test_cli_optimize_and_validate(embed_models: Path, tmp_path: Path) -> None:
     done = runner.invoke(app, ["models", "optimize"], env=env)
     assert done.exit_code == 0, done.output
     assert f"onnx/{NAME}" in done.output and "ONNX Runtime" in done.output
+    kept = runner.invoke(app, ["models", "optimize", "--keep"], env=env)
+    assert kept.exit_code == 0 and "already in the cache" in kept.output
     checked = runner.invoke(app, ["models", "validate", "--load"], env=env)
     assert checked.exit_code == 0, checked.output
     assert f"[loaded] onnx/{NAME}" in checked.output and "int8" in checked.output

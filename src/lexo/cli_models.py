@@ -124,6 +124,10 @@ def optimize(
             help="int8 weights (smaller, faster; vectors within cosine ~0.99 of PyTorch's).",
         ),
     ] = True,
+    keep: Annotated[
+        bool,
+        typer.Option("--keep", help="Do nothing when an export of the model is already cached."),
+    ] = False,
 ) -> None:
     """Export the embedding model to ONNX for search without PyTorch (faster start, less memory).
 
@@ -134,12 +138,16 @@ def optimize(
 
     from lexo.index.embed import available_model
     from lexo.index.onnx import optimize as export
+    from lexo.index.onnx import optimized_path
 
     _settings, cache = _cache()
     chosen = name or available_model(cache)
     if chosen is None:
         typer.echo("No sentence-embedding model in the cache: run 'lexo models migrate'.")
         raise typer.Exit(int(ExitCode.MODEL_MISSING))
+    if keep and optimized_path(cache, chosen) is not None:
+        typer.echo(f"onnx/{chosen}: already in the cache.")
+        return
     typer.echo(f"Exporting {chosen} to ONNX{' (int8)' if quantize else ''}…")
     start = time.perf_counter()
     entry = export(cache, chosen, quantize=quantize)
