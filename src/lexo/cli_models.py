@@ -169,6 +169,7 @@ def validate(
 
     Exit codes: 0 all good, 5 files missing, 9 files changed (corrupt), 10 a model failed to load.
     """
+    from lexo.index.onnx import smoke as onnx_smoke
     from lexo.modelload import smoke_test
 
     _settings, cache = _cache()
@@ -186,7 +187,9 @@ def validate(
             if key in bad:
                 continue
             try:
-                report = smoke_test(entry.kind, cache.path(entry.kind, entry.name))
+                report = smoke_test(
+                    entry.kind, cache.path(entry.kind, entry.name), {"onnx": onnx_smoke}
+                )
             except LexoError as exc:
                 load_failed = True
                 typer.echo(f"[LOAD FAILED] {key}: {exc.message}")

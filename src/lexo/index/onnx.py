@@ -19,12 +19,14 @@ import json
 import shutil
 import tempfile
 import threading
+import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lexo.errors import ModelLoadError, ModelMissingError
+from lexo.modelload import LoadReport
 
 if TYPE_CHECKING:
     import numpy as np
@@ -162,6 +164,18 @@ class OnnxEmbedder:
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         result: np.ndarray = pooled / np.maximum(norms, 1e-12)
         return result
+
+
+def smoke(path: Path) -> LoadReport:
+    """Load an export and embed one sentence (``lexo models validate --load``)."""
+    start = time.perf_counter()
+    model = OnnxEmbedder(path.name, path)
+    loaded = time.perf_counter() - start
+    vectors = model.encode(["Facture d'électricité de mars"])
+    quantized = model.quantized or "float32"
+    return LoadReport(
+        loaded, time.perf_counter() - start - loaded, f"dimension {vectors.shape[-1]}, {quantized}"
+    )
 
 
 def _export(source: Path, target: Path) -> int:
