@@ -212,6 +212,7 @@ class Runtime:
             self.worker.stop()
         if self._pipeline is not None:
             self._pipeline.close()
+        self.index.close()
         self.db.close()
 
     # -- health ----------------------------------------------------------------------------

@@ -142,8 +142,10 @@ class SearchOut(BaseModel):
     reason: str | None = Field(None, description="Why the mode differs from the one asked.")
     facets: dict[str, list[FacetCount]] = Field(
         default_factory=dict,
-        description="Counts by doc_type, issuer and year over the matching documents.",
+        description="Counts by doc_type, issuer and year over the best-ranked documents "
+        "(facets_from of them: the word-ranking candidates and the hits), not every match.",
     )
+    facets_from: int = Field(0, description="How many documents the facet counts cover.")
 
 
 class SimilarOut(BaseModel):

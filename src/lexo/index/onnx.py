@@ -118,6 +118,12 @@ class OnnxEmbedder:
         self.quantized = self.meta.get("quantized")
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3  # warnings about unused initialisers are noise
+        # One thread. A query is a few tokens (3 ms), and a second intra-op thread spins
+        # after each run, taking the other core and the memory bandwidth from what follows
+        # it in a search (the exact vector scan of 100k passages: 13 ms -> 26 ms on the
+        # 2-core machine, bench/search.py); passages went faster on one thread too while
+        # other work kept the cores busy (21 vs 15 a second).
+        options.intra_op_num_threads = 1
         try:
             self._session = onnxruntime.InferenceSession(
                 str(folder / MODEL_FILE), options, providers=["CPUExecutionProvider"]

@@ -1,9 +1,12 @@
 """An exact in-memory vector index (NumPy): brute-force dot products over normalised rows.
 
 At 100k passages of 384 float32 numbers (150 MB) one query is one matrix-vector product,
-a few milliseconds on one core, and the answer is exact: no approximate graph to tune or to
-get wrong. Rows are keyed by chunk id and carry their document id; removal marks rows dead
-and compacts when a quarter is dead, so updates never copy the whole matrix each time.
+bound by memory bandwidth (about 15 ms on the 2-core development machine), and the answer is
+exact: no approximate graph to tune or to get wrong. The product is NumPy's ``einsum`` on the
+calling thread rather than BLAS: as fast on one core, and no second thread to wake up on a
+busy machine (BLAS took 16-25 ms for the same product there, with a wider spread). Rows are
+keyed by chunk id and carry their document id; removal marks rows dead and compacts when a
+quarter is dead, so updates never copy the whole matrix each time.
 """
 
 from __future__ import annotations
@@ -43,6 +46,9 @@ class VectorIndex:
 
     def __len__(self) -> int:
         return len(self._row_of)
+
+    def __contains__(self, chunk_id: object) -> bool:
+        return chunk_id in self._row_of
 
     @property
     def nbytes(self) -> int:
@@ -99,12 +105,15 @@ class VectorIndex:
             n = self._size
             if n == 0 or k <= 0:
                 return []
-            scores = self._matrix[:n] @ np.asarray(query, dtype=np.float32).reshape(-1)
+            q = np.asarray(query, dtype=np.float32).reshape(-1)
+            scores = np.einsum("ij,j->i", self._matrix[:n], q)
             mask = self._alive[:n].copy()
             if allowed is not None:
-                mask &= np.isin(self._docs[:n], np.fromiter(allowed, dtype=np.int64))
+                wanted = np.fromiter(allowed, dtype=np.int64, count=len(allowed))
+                mask &= np.isin(self._docs[:n], wanted)
             scores = np.where(mask, scores, -np.inf)
-            docs, chunks = self._docs[:n], self._chunks[:n]
+            # copies: a compaction may rewrite the arrays once the lock is released
+            docs, chunks = self._docs[:n].copy(), self._chunks[:n].copy()
         # A document has several chunks: take more rows than k, keep each document's best.
         want = min(n, max(k * 8, 64))
         while True:

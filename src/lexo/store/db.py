@@ -31,6 +31,8 @@ class Database:
         self.url = url
         self.dialect = url.split(":", 1)[0].split("+", 1)[0]
         self._write_lock: threading.Lock | None = None
+        self._marker_lock = threading.Lock()
+        self._marker_conn: Any = None  # SQLite: a connection of its own for data_version
         kwargs: dict[str, Any] = {}
         if self.is_sqlite:
             self._write_lock = threading.Lock()
@@ -84,6 +86,31 @@ class Database:
             return False
         return True
 
+    def change_marker(self) -> object | None:
+        """A cheap value that changes whenever a write is committed, by this process or
+        another; None when it cannot tell. The in-memory search indexes look at it before
+        running their (dearer) queries to find what changed.
+
+        SQLite: ``PRAGMA data_version`` of a connection kept for it (it changes when any
+        other connection commits). PostgreSQL: the server's WAL insert position, which every
+        committed write moves (so do other databases of the same server: a false alarm
+        only costs the dearer check)."""
+        try:
+            if self.is_sqlite:
+                with self._marker_lock:
+                    if self._marker_conn is None:
+                        self._marker_conn = self.engine.raw_connection()
+                    cursor = self._marker_conn.cursor()
+                    try:
+                        cursor.execute("PRAGMA data_version")
+                        return cursor.fetchone()[0]  # type: ignore[no-any-return]
+                    finally:
+                        cursor.close()
+            with self.engine.connect() as conn:
+                return conn.execute(text("SELECT pg_current_wal_insert_lsn()")).scalar()
+        except Exception:  # a standby, a missing right, a lost connection: look each time
+            return None
+
     def migrate(self) -> None:
         """Bring the schema to the latest revision (Alembic), on SQLite and PostgreSQL alike."""
         if self.current_revision() == HEAD_REVISION:
@@ -109,6 +136,10 @@ class Database:
                 return None
 
     def close(self) -> None:
+        with self._marker_lock:
+            if self._marker_conn is not None:
+                self._marker_conn.close()
+                self._marker_conn = None
         self.engine.dispose()
 
 

@@ -1,9 +1,12 @@
 """Hybrid search over stored documents: BM25 and vector similarity, fused; more like this.
 
-The vector index lives in memory (``lexo.index.vectors``) and follows the ``chunks`` table:
-built on first use, updated in place when this process indexes a document, and re-synced
-when another process (a separate worker) added or removed passages. Without an embedding
-model everything still works on BM25 alone, and the response says so.
+Both indexes live in memory: vectors (``lexo.index.vectors``, following the ``chunks``
+table, built on first use) and BM25 (``lexo.store.lexical``, following ``pages``, built in the
+background on first use; the database ranks until it is ready). Both are updated in place
+when this process indexes a document, and re-synced in a background thread, at most every
+:data:`SYNC_SECONDS` and never in a search's way, when another process (a separate worker)
+added or removed pages or passages. Without an embedding model everything still works on
+BM25 alone, and the response says so.
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -23,23 +27,33 @@ from lexo.modelcache import ModelCache
 from lexo.store import vectors as store
 from lexo.store.db import Database
 from lexo.store.filters import SearchFilters
+from lexo.store.lexical import LexicalMirror
 from lexo.store.ranked import bm25_candidates, shown
 from lexo.store.search import query_terms
 
 if TYPE_CHECKING:
+    import numpy as np
+    from sqlalchemy import Connection
+
     from lexo.index.vectors import VectorIndex
 
 log = logging.getLogger(__name__)
 
 Mode = Literal["hybrid", "bm25", "vector"]
-#: BM25 and vector candidates fused per query (more with filters, which drop some).
+#: BM25 and vector candidates fused per query. Both rankings apply the filters before taking
+#: their best, except the database's BM25 (while the in-memory one is built), which fetches
+#: FILTERED_CANDIDATES and filters them.
 CANDIDATES = 50
 FILTERED_CANDIDATES = 300
 #: In hybrid mode, a passage less similar than this to the query is not a candidate (with
 #: small sentence models unrelated French text still scores 0.1-0.3; see bench/search.py).
 MIN_SIMILARITY = 0.2
-#: Checks for passages written by another process at most this often.
+#: Checks for pages and passages written by another process at most this often (aside).
 SYNC_SECONDS = 1.0
+#: Query embeddings kept (model name and query text -> vector, 1.5 KB each).
+QUERY_CACHE = 256
+#: Filters whose passing documents are kept, until the next write to the database.
+FILTER_CACHE = 8
 #: Why a hybrid search answered with words only while the embedding model loads.
 LOADING_REASON = (
     "The semantic model is loading (first search since start); these results are word-based."
@@ -52,6 +66,7 @@ class SearchOutcome:
     results: list[dict[str, Any]]
     reason: str | None = None  # why the mode differs from the one asked for
     facets: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    facets_from: int = 0  # documents counted: BM25 candidates and the hits, not every match
 
 
 class SearchIndex:
@@ -62,12 +77,22 @@ class SearchIndex:
         self.cache = cache
         self.embedder = embedder_holder(cache)
         self._vectors: VectorIndex | None = None
+        self._model = ""  # the embedder whose passages _vectors holds
         self._state: tuple[int, int] | None = None
         self._loading: threading.Thread | None = None
         self._loading_lock = threading.Lock()
         self._synced_at = 0.0
         self._lock = threading.RLock()
+        self._updates = threading.Lock()  # a sync or a document's update at a time
+        self._syncing: threading.Thread | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._marker: object | None = None  # the database's change marker at the last sync
+        self._cache_lock = threading.Lock()  # the query vectors and filter sets kept
+        self._query_cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._allowed_cache: OrderedDict[SearchFilters, tuple[object, set[int]]] = OrderedDict()
         self._skip_logged = False
+        #: BM25 in memory; the database ranks while it is built and in one-shot commands.
+        self.lexical = LexicalMirror(db)
 
     # -- indexing --------------------------------------------------------------------------
 
@@ -77,7 +102,9 @@ class SearchIndex:
         return None
 
     def index_document(self, doc_id: int) -> int | None:
-        """Embed a document's passages and store them; None when skipped (no model)."""
+        """Embed a document's passages and store them; None when skipped (no model).
+        The in-memory BM25 index takes the document's pages first, model or not."""
+        self.lexical.refresh_document(doc_id)
         if self.missing_model_reason() is not None:
             if not self._skip_logged:
                 log.info("Semantic indexing skipped: no embedding model (lexo models migrate)")
@@ -94,9 +121,9 @@ class SearchIndex:
             import numpy as np
 
             vectors = np.zeros((0, embedder.dimension), dtype=np.float32)
-        with self.db.write() as conn:
-            chunk_ids = store.replace(conn, doc_id, embedder.name, passages, vectors)
-        with self._lock:
+        with self._updates:
+            with self.db.write() as conn:
+                chunk_ids = store.replace(conn, doc_id, embedder.name, passages, vectors)
             if self._vectors is not None:
                 self._vectors.remove_documents([doc_id])
                 # _state is left as it was: the next sync compares ids, which also catches
@@ -123,30 +150,81 @@ class SearchIndex:
     # -- the in-memory index ---------------------------------------------------------------
 
     def vectors(self, embedder: Embedder) -> VectorIndex:
-        """The vector index of ``embedder``'s passages, brought up to date with the table."""
+        """The vector index of ``embedder``'s passages: built (from the table) on first use,
+        then kept in step by :meth:`sync`."""
         with self._lock:
             if self._vectors is None or self._vectors.dimension != embedder.dimension:
                 from lexo.index.vectors import VectorIndex
 
-                self._vectors, self._state = VectorIndex(embedder.dimension), None
-            if time.monotonic() - self._synced_at >= SYNC_SECONDS or self._state is None:
-                self._sync(self._vectors, embedder.name)
+                index = VectorIndex(embedder.dimension)
+                with self._updates:
+                    self._vectors, self._state, self._model = index, None, embedder.name
+                    self._sync_vectors(index, embedder.name)
             return self._vectors
 
-    def _sync(self, index: VectorIndex, model: str) -> None:
+    def sync(self) -> None:
+        """Bring both in-memory indexes in step with the database now (what searches start
+        in the background at most every :data:`SYNC_SECONDS`). Nothing is asked of the
+        database beyond its change marker while nobody writes."""
+        self._synced_at = time.monotonic()
+        marker = self.db.change_marker()  # before looking: a write after it shows next time
+        if marker is not None and marker == self._marker:
+            return
+        with self._updates:
+            if self._vectors is not None:
+                self._sync_vectors(self._vectors, self._model)
+        self.lexical.sync()
+        self._marker = marker
+
+    def close(self) -> None:
+        """Stop the background build, sync and helpers (the process is closing)."""
+        self.lexical.close()
+        syncing = self._syncing
+        if syncing is not None:
+            syncing.join(timeout=30)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+    def _sync_aside(self) -> None:
+        if time.monotonic() - self._synced_at < SYNC_SECONDS:
+            return
+        with self._loading_lock:
+            if self._syncing is not None and self._syncing.is_alive():
+                return
+            self._synced_at = time.monotonic()
+            self._syncing = threading.Thread(
+                target=self._sync_quietly, name="lexo-search-sync", daemon=True
+            )
+            self._syncing.start()
+
+    def _sync_quietly(self) -> None:
+        try:
+            self.sync()
+        except Exception as exc:  # the next search tries again
+            log.warning("Syncing the search indexes failed: %s", exc)
+
+    def _sync_vectors(self, index: VectorIndex, model: str) -> None:
         import numpy as np
+
+        def add(batch: list[tuple[int, int, bytes]]) -> None:
+            matrix = np.frombuffer(b"".join(r[2] for r in batch), dtype=np.float32)
+            index.add([r[0] for r in batch], [r[1] for r in batch], matrix)
 
         with self.db.read() as conn:
             now = store.state(conn, model)
-            if now != self._state:
+            if now == self._state:
+                return
+            # new passages first (the cost of the change); all ids only when counts differ
+            newest = self._state[1] if self._state is not None else 0
+            for batch in store.load(conn, model, after=newest):
+                add([r for r in batch if r[0] not in index])
+            if len(index) != now[0]:
                 present = store.ids(conn, model)
                 held = index.chunk_ids()
                 index.remove_chunks(held - present)
                 for batch in store.load(conn, model, only=sorted(present - held)):
-                    matrix = np.frombuffer(b"".join(r[2] for r in batch), dtype=np.float32)
-                    index.add([r[0] for r in batch], [r[1] for r in batch], matrix)
-                self._state = now
-        self._synced_at = time.monotonic()
+                    add(batch)
+            self._state = now
 
     # -- searching -------------------------------------------------------------------------
 
@@ -161,8 +239,12 @@ class SearchIndex:
     ) -> SearchOutcome:
         """Ranked documents for ``query``. A hybrid search made while the embedding model is
         not loaded yet answers with words alone (and says so in ``reason``) and loads the
-        model aside, unless ``wait_for_model`` (the one-shot CLI) says to load it first."""
+        model aside, unless ``wait_for_model`` (the one-shot CLI) says to load it first; a
+        one-shot search also leaves BM25 to the database rather than build its index."""
         filters = filters or SearchFilters()
+        if not wait_for_model:
+            self.lexical.start_build()
+            self._sync_aside()
         reason = None
         embedder: Embedder | None = None
         if mode != "bm25":
@@ -183,20 +265,36 @@ class SearchIndex:
                 if mode == "vector":
                     raise
                 mode, reason = "bm25", exc.message
-        want = FILTERED_CANDIDATES if filters else CANDIDATES
+        want = max(CANDIDATES, limit)
+        # The query's embedding (one model run, 15-20 ms) is computed on a helper thread
+        # while this one filters and ranks by words: the model releases the GIL as it runs.
+        qvec = self._cached_vector(embedder, query) if embedder is not None else None
+        pending = None
+        if embedder is not None and qvec is None:
+            pending = self._helpers().submit(self._query_vector, embedder, query)
         with self.db.read() as conn:
-            allowed = filters.allowed(conn)
+            allowed = self._allowed(conn, filters)
             bm25: list[dict[str, Any]] = []
             if mode != "vector":
-                bm25 = bm25_candidates(conn, query, limit=max(want, limit))
-                if allowed is not None:
-                    bm25 = [h for h in bm25 if h["document_id"] in allowed]
+                found = self.lexical.candidates(query, limit=want, allowed=allowed)
+                if found is None:  # not built yet: the database ranks (the same on SQLite)
+                    if allowed is None:
+                        found = bm25_candidates(conn, query, limit=want)
+                    else:  # filtered after ranking: fetch more
+                        found = bm25_candidates(conn, query, limit=max(FILTERED_CANDIDATES, want))
+                        found = [h for h in found if h["document_id"] in allowed][:want]
+                bm25 = found
+            # still while the model runs: what the word hits will show and facets count
+            rows = store.document_rows(conn, [h["document_id"] for h in bm25])
+            texts = shown(conn, [h["page_id"] for h in bm25[:limit]])
+        terms = query_terms(query)
+        snippets = {page: highlight(text, terms) for page, text in texts.items()}
         vector_hits = []
         if embedder is not None:
-            qvec = embedder.encode([query])[0]
+            qvec = pending.result() if pending is not None else qvec
+            assert qvec is not None  # cached, or computed aside
             index = self.vectors(embedder)
-            k = max(want, limit)
-            vector_hits = index.search(qvec, k, allowed=allowed)
+            vector_hits = index.search(qvec, want, allowed=allowed)
             if mode == "hybrid":  # alone, vectors rank; beside words, weak ones are noise
                 vector_hits = [h for h in vector_hits if h.score >= MIN_SIMILARITY]
         if mode == "bm25":
@@ -208,9 +306,10 @@ class SearchIndex:
                 [(h["document_id"], h["score"]) for h in bm25],
                 [(h.document_id, h.score) for h in vector_hits],
             )
-        results = self._hits(fused[:limit], bm25, vector_hits, query_terms(query))
+        results = self._hits(fused[:limit], bm25, vector_hits, terms, rows, snippets)
         facet_ids = {h["document_id"] for h in bm25} | {r["document_id"] for r in results}
-        return SearchOutcome(mode, results, reason, self._facets(facet_ids))
+        counted = [rows[d] for d in facet_ids if d in rows]
+        return SearchOutcome(mode, results, reason, _facets(counted), len(counted))
 
     def similar(self, doc_id: int, *, limit: int = 10) -> list[dict[str, Any]]:
         """Documents whose passages are closest to this one's (mean of its vectors)."""
@@ -233,7 +332,7 @@ class SearchIndex:
         hits = [
             h for h in self.vectors(embedder).search(centre, limit + 1) if h.document_id != doc_id
         ][:limit]
-        return self._hits([(h.document_id, h.score) for h in hits], [], hits, [])
+        return self._hits([(h.document_id, h.score) for h in hits], [], hits, [], {}, {})
 
     def _check_model(self) -> None:
         reason = self.missing_model_reason()
@@ -266,33 +365,43 @@ class SearchIndex:
         bm25: list[dict[str, Any]],
         vector_hits: list[Any],
         terms: list[str],
+        rows: dict[int, dict[str, Any]],
+        snippets: dict[int, str],
     ) -> list[dict[str, Any]]:
         """Search hits for the shown documents, each with a snippet: the best BM25 page, or
-        else the passage closest in meaning, with the query's words marked."""
+        else the passage closest in meaning, with the query's words marked. ``rows`` and
+        ``snippets`` (by page id): what was made already (they are completed here)."""
         by_bm25 = {h["document_id"]: h for h in bm25}
         by_vector = {h.document_id: h for h in vector_hits}
         docs = [doc for doc, _ in ranked]
-        with self.db.read() as conn:
-            rows = store.document_rows(conn, docs)
-            page_texts = shown(conn, [by_bm25[d]["page_id"] for d in docs if d in by_bm25])
-            passages = store.passages(
-                conn, [by_vector[d].chunk_id for d in docs if d in by_vector and d not in by_bm25]
-            )
+        pages = [by_bm25[d]["page_id"] for d in docs if d in by_bm25]
+        chunk_ids = [by_vector[d].chunk_id for d in docs if d in by_vector and d not in by_bm25]
+        unread = [d for d in docs if d not in rows]
+        untexted = [page for page in pages if page not in snippets]
+        passages: dict[int, tuple[int, str]] = {}
+        if unread or untexted or chunk_ids:
+            with self.db.read() as conn:
+                rows.update(store.document_rows(conn, unread))
+                texts = shown(conn, untexted)
+                passages = store.passages(conn, chunk_ids)
+            snippets.update((page, highlight(text, terms)) for page, text in texts.items())
         results = []
         for doc, score in ranked:
             row = rows.get(doc)
             if row is None:  # deleted meanwhile
                 continue
             if doc in by_bm25:
-                page, text = by_bm25[doc]["page"], page_texts.get(by_bm25[doc]["page_id"], "")
+                page = by_bm25[doc]["page"]
+                snippet = snippets.get(by_bm25[doc]["page_id"], "")
             else:
                 page, text = passages.get(by_vector[doc].chunk_id, (1, ""))
+                snippet = highlight(text, terms)
             results.append(
                 {
                     "document_id": doc,
                     "page": page,
                     "score": score,
-                    "snippet": highlight(text, terms),
+                    "snippet": snippet,
                     "original_name": row["original_name"],
                     "status": row["status"],
                     "doc_type": row["doc_type"],
@@ -303,25 +412,74 @@ class SearchIndex:
             )
         return results
 
-    def _facets(self, doc_ids: set[int]) -> dict[str, list[dict[str, Any]]]:
-        with self.db.read() as conn:
-            rows = store.document_rows(conn, sorted(doc_ids))
-        counts: dict[str, Counter[str]] = {
-            "doc_type": Counter(),
-            "issuer": Counter(),
-            "year": Counter(),
-        }
-        for row in rows.values():
-            date = (row.get("fields") or {}).get("date")
-            day = date.get("value") if isinstance(date, dict) else None
-            for name, value in (
-                ("doc_type", row["doc_type"]),
-                ("issuer", row["issuer"]),
-                ("year", day[:4] if isinstance(day, str) and len(day) >= 4 else None),
-            ):
-                if value:
-                    counts[name][value] += 1
-        return {
-            name: [{"value": v, "count": n} for v, n in counter.most_common(20)]
-            for name, counter in counts.items()
-        }
+    def _allowed(self, conn: Connection, filters: SearchFilters) -> set[int] | None:
+        """The documents that pass ``filters`` (None: no filter). The set is kept until the
+        database's change marker moves: people keep a filter while they try queries, and
+        on 100k documents the date and amount filters read every candidate's JSON fields."""
+        if not filters:
+            return None
+        marker = self.db.change_marker()  # before reading: a write meanwhile moves it
+        with self._cache_lock:
+            kept = self._allowed_cache.get(filters)
+        if kept is not None and marker is not None and kept[0] == marker:
+            return kept[1]
+        allowed = filters.allowed(conn)
+        if marker is not None and allowed is not None:
+            with self._cache_lock:
+                self._allowed_cache[filters] = (marker, allowed)
+                while len(self._allowed_cache) > FILTER_CACHE:
+                    self._allowed_cache.popitem(last=False)
+        return allowed
+
+    # -- query vectors ---------------------------------------------------------------------
+
+    def clear_query_cache(self) -> None:
+        """Forget the cached query embeddings (benchmarks time the model run)."""
+        with self._cache_lock:
+            self._query_cache.clear()
+
+    def _cached_vector(self, embedder: Embedder, query: str) -> np.ndarray | None:
+        with self._cache_lock:
+            key = (embedder.name, query)
+            vector = self._query_cache.get(key)
+            if vector is not None:
+                self._query_cache.move_to_end(key)
+            return vector
+
+    def _query_vector(self, embedder: Embedder, query: str) -> np.ndarray:
+        """The query's embedding; the last :data:`QUERY_CACHE` are kept (the web page asks
+        again for each facet or page, people retype a query)."""
+        vector: np.ndarray = embedder.encode([query])[0]
+        with self._cache_lock:
+            self._query_cache[(embedder.name, query)] = vector
+            while len(self._query_cache) > QUERY_CACHE:
+                self._query_cache.popitem(last=False)
+        return vector
+
+    def _helpers(self) -> ThreadPoolExecutor:
+        with self._cache_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="lexo-query")
+            return self._pool
+
+
+def _facets(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Counts by type, issuer and year of the documents' date."""
+    counts: dict[str, Counter[str]] = {
+        "doc_type": Counter(),
+        "issuer": Counter(),
+        "year": Counter(),
+    }
+    for row in rows:
+        day = row.get("day")
+        for name, value in (
+            ("doc_type", row["doc_type"]),
+            ("issuer", row["issuer"]),
+            ("year", day[:4] if isinstance(day, str) and len(day) >= 4 else None),
+        ):
+            if value:
+                counts[name][value] += 1
+    return {
+        name: [{"value": v, "count": n} for v, n in counter.most_common(20)]
+        for name, counter in counts.items()
+    }

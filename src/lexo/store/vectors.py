@@ -70,13 +70,15 @@ def ids(conn: Connection, model: str) -> set[int]:
 
 
 def load(
-    conn: Connection, model: str, *, only: Sequence[int] | None = None
+    conn: Connection, model: str, *, only: Sequence[int] | None = None, after: int = 0
 ) -> Iterator[list[tuple[int, int, bytes]]]:
-    """(chunk id, document id, vector bytes) of a model's chunks, in batches."""
+    """(chunk id, document id, vector bytes) of a model's chunks, in batches: all of them,
+    those of ``only``, or those whose id is above ``after``."""
     query = select(chunks.c.id, chunks.c.document_id, chunks.c.vector).where(
         chunks.c.model == model
     )
     if only is None:
+        query = query.where(chunks.c.id > after)
         result = conn.execute(query.order_by(chunks.c.id)).yield_per(LOAD_BATCH)
         for batch in result.partitions():
             yield [(int(a), int(b), bytes(c)) for a, b, c in batch]
@@ -116,7 +118,8 @@ def unindexed_documents(conn: Connection, model: str, *, everything: bool) -> li
 
 
 def document_rows(conn: Connection, doc_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-    """What a search hit shows and what facets count, by document id."""
+    """What a search hit shows and what facets count (``day``: the document's date, from its
+    fields; only that is read from the JSON), by document id."""
     if not doc_ids:
         return {}
     rows = conn.execute(
@@ -126,7 +129,7 @@ def document_rows(conn: Connection, doc_ids: Sequence[int]) -> dict[int, dict[st
             documents.c.status,
             documents.c.doc_type,
             documents.c.issuer,
-            documents.c.fields,
+            documents.c.fields["date"]["value"].as_string().label("day"),
         ).where(documents.c.id.in_(doc_ids))
     ).mappings()
     return {int(r["id"]): dict(r) for r in rows}

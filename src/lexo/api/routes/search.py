@@ -62,4 +62,5 @@ def search(
         mode=found.mode,
         reason=found.reason,
         facets=found.facets,
+        facets_from=found.facets_from,
     )
