@@ -177,7 +177,7 @@ def test_a_correction_is_kept_after_reprocessing(page: Any, server: Server, tmp_
     page.select_option("#e-type", "quittance_loyer")
     page.get_by_role("button", name="Enregistrer").click()
     expect(page.locator("#edit-status")).to_have_text("Corrections enregistrées.")
-    page.select_option("#r-strategy", "tesseract")
+    page.select_option("#r-strategy", "fast")
     with page.expect_navigation(timeout=90_000):
         page.get_by_role("button", name="Relancer le traitement").click()
     expect(page.locator("#doc-status")).to_have_text(DONE)
