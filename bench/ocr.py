@@ -10,7 +10,7 @@ scan-like and poor variants, page images at 300 dpi. Engines, in one run on the 
   (tesserocr, languages from settings, warm engine; TrOCR on uncertain pages when its model
   is in ``ml_models/`` — the run says whether it was);
 - ``lexo-fast``: strategy ``fast`` (Tesseract only);
-- ``lexo-plain``: ``fast`` without orientation detection and deskewing (their effect);
+- ``lexo-plain``: ``fast`` without orientation detection, deskewing and clean-up (their effect);
 - ``cli``: ``tesseract IMAGE - -l LANGS`` as shipped (OpenMP free to use every core);
 - ``cli-omp1``: the same with ``OMP_THREAD_LIMIT=1`` (what helps the CLI most on 2 cores);
 - ``ocrmypdf``: ``ocrmypdf -l LANGS --sidecar`` (what paperless users get), installed for
@@ -99,6 +99,7 @@ class Lexo:
             ocr_threads=1,
             ocr_deskew=not plain,
             ocr_fix_orientation=not plain,
+            ocr_clean_up=not plain,
             ocr_strategy=strategy,
         )
         self.languages = settings.ocr_languages
@@ -115,12 +116,13 @@ class OcrMyPdf:
     name = "ocrmypdf"
 
     def __init__(self, languages: str, work: Path) -> None:
-        self.command = ocrmypdf_command()
-        if self.command is None:
+        command = ocrmypdf_command()
+        if command is None:
             raise SystemExit(
                 "ocrmypdf is not installed: run 'make bench-tools' (or set OCRMYPDF to an "
                 "ocrmypdf executable), or leave it out of --engines."
             )
+        self.command: str = command
         self.languages = languages
         self.work = work
         work.mkdir(parents=True, exist_ok=True)
@@ -251,14 +253,7 @@ def main() -> None:
     print(f"OCR, languages {lexo.languages}, {len(work)} pages, engines {', '.join(names)}")
     if lexo.trocr_missing:
         print(f"lexo-auto read with Tesseract only: {lexo.trocr_missing}")
-    head = ("group", "engine", "pages", "CER", "WER", "med CER", "s/page")
-    print("{:<14} {:<10} {:>5} {:>7} {:>7} {:>8} {:>7}".format(*head))
-    for group, engines in summary.items():
-        for engine, s in engines.items():
-            print(
-                f"{group:<14} {engine:<10} {int(s['pages']):>5} {s['cer']:>7.2%} {s['wer']:>7.2%} "
-                f"{s['median_page_cer']:>8.2%} {s['median_s_per_page']:>7.2f}"
-            )
+    print_summary(summary)
     for mine in ("lexo-fast", "lexo-auto"):
         if mine not in names or "devset-all" not in summary:
             continue
@@ -276,17 +271,35 @@ def main() -> None:
                 if mine in poor and other in poor and poor[other]["cer"]:
                     share = poor[mine]["cer"] / poor[other]["cer"]
                     print(f"poor-scan CER {mine} / {other}: {share:.2f} (goal <= 0.60)")
+    write_results("ocr", vars(args), {"summary": summary, "pages": rows})
+
+
+def print_summary(summary: dict[str, dict[str, dict[str, float]]], column: str = "engine") -> None:
+    """One line per group and engine (or variant): CER, WER, median page CER, s/page."""
+    width = max([10, *(len(name) for engines in summary.values() for name in engines)])
+    head = ("group", column, "pages", "CER", "WER", "med CER", "s/page")
+    print(f"{{:<14}} {{:<{width}}} {{:>5}} {{:>7}} {{:>7}} {{:>8}} {{:>7}}".format(*head))
+    for group, engines in summary.items():
+        for engine, s in engines.items():
+            print(
+                f"{group:<14} {engine:<{width}} {int(s['pages']):>5} {s['cer']:>7.2%} "
+                f"{s['wer']:>7.2%} {s['median_page_cer']:>8.2%} {s['median_s_per_page']:>7.2f}"
+            )
+
+
+def write_results(name: str, args: dict[str, object], results: dict[str, object]) -> None:
+    """``bench/results/NAME.json``: the date, the machine, the arguments and the results."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = {
-        "benchmark": "ocr",
+        "benchmark": name,
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "args": vars(args),
-        "summary": summary,
-        "pages": rows,
+        "args": args,
+        **results,
     }
-    (RESULTS / "ocr.json").write_text(json.dumps(out, indent=2, ensure_ascii=False))
-    print(f"written {RESULTS / 'ocr.json'}")
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(out, indent=2, ensure_ascii=False))
+    print(f"written {path}")
 
 
 if __name__ == "__main__":

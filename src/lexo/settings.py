@@ -77,6 +77,10 @@ class Settings(BaseSettings):
         default=True,
         description="Pages read with low confidence are checked for a 90/180/270° turn (OSD).",
     )
+    ocr_clean_up: bool = Field(
+        default=True,
+        description="Enlarge pages under 200 dpi; even out, despeckle, smooth grainy ones.",
+    )
     ocr_strategy: Literal["fast", "accurate", "auto"] = Field(
         default="auto",
         description="'fast': Tesseract only; 'accurate': every weak line re-read with TrOCR; "

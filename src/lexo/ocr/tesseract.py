@@ -8,7 +8,9 @@ one, up to ``threads``), uses it alone for one page, and gives it back; instance
 Page skew is measured before reading, by Tesseract's layout analysis of a third-size copy
 (~0.1 s), and a page skewed 1°–15° is straightened before it is read. A page read with low
 confidence goes through orientation detection (OSD, ``osd.traineddata``); a turned page is
-read again and the better reading kept, so an upright page pays nothing for it.
+read again and the better reading kept, so an upright page pays nothing for it. Before all
+that, a page under 200 dpi is enlarged and a grainy one (a scan, a photo) cleaned up
+(:mod:`lexo.ocr.preprocess`); the boxes are mapped back onto the page as given.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from lexo.document import Box, Line, Word
 from lexo.errors import ModelMissingError, OcrError
 from lexo.ocr.engine import OcrResult
+from lexo.ocr.preprocess import CleanUp
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -101,6 +104,8 @@ class TesseractEngine:
             settings.ocr_fix_orientation and (self.tessdata / "osd.traineddata").is_file()
         )
         self.deskew = settings.ocr_deskew
+        #: Clean-up of grainy pages before reading (ocr/preprocess.py); steps switchable.
+        self.clean_up = CleanUp() if settings.ocr_clean_up else CleanUp.off()
         self.last_init_seconds = 0.0
         # One instance now: a bad install fails at load time, not on the first page.
         self._idle.append(self._new_api())
@@ -115,6 +120,7 @@ class TesseractEngine:
             "tessdata": str(tessdata) if tessdata else None,
             "languages_available": available,
             "deskew": settings.ocr_deskew,
+            "clean_up": settings.ocr_clean_up,
             "orientation": settings.ocr_fix_orientation and "osd" in available,
         }
 
@@ -145,6 +151,12 @@ class TesseractEngine:
         start = time.perf_counter()
         notes: list[str] = []
         turn = 0.0
+        gray, steps = self.clean_up.apply(gray, dpi)
+        if steps:
+            notes.append(f"The page was cleaned up before reading ({', '.join(steps)}).")
+        enlarged = gray.size  # the page as read, before any turn
+        if enlarged != image.size and dpi:
+            dpi = round(dpi * enlarged[0] / image.width)
         api = self._acquire()
         try:
             if self.deskew:
@@ -178,8 +190,9 @@ class TesseractEngine:
         result.rotation = round(turn, 2)
         if turn:
             # Boxes go back to the page as given, so that they sit on its picture.
-            original = (image.width, image.height)
-            result.lines = _unturn(result.lines, turn, gray.size, original)
+            result.lines = _unturn(result.lines, turn, gray.size, enlarged)
+        if enlarged != image.size:
+            result.lines = _shrink(result.lines, enlarged, image.size)
         result.size = (image.width, image.height)
         return result
 
@@ -358,6 +371,25 @@ def _unturn(
         x1, y1 = min(width, math.ceil(max(xs))), min(height, math.ceil(max(ys)))
         return (x0, y0, max(x0, x1), max(y0, y1))
 
+    return _map_boxes(lines, back)
+
+
+def _shrink(lines: list[Line], read: tuple[int, int], given: tuple[int, int]) -> list[Line]:
+    """Boxes read on a page enlarged to ``read`` as boxes on the page as ``given``."""
+    sx, sy = given[0] / read[0], given[1] / read[1]
+
+    def back(box: Box | None) -> Box | None:
+        if box is None:
+            return None
+        x0, y0 = min(given[0], math.floor(box[0] * sx)), min(given[1], math.floor(box[1] * sy))
+        x1, y1 = min(given[0], math.ceil(box[2] * sx)), min(given[1], math.ceil(box[3] * sy))
+        return (x0, y0, max(x0, x1), max(y0, y1))
+
+    return _map_boxes(lines, back)
+
+
+def _map_boxes(lines: list[Line], back: Callable[[Box | None], Box | None]) -> list[Line]:
+    """The lines with every line and word box passed through ``back``."""
     return [
         Line(
             line.text,
