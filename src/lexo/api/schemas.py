@@ -24,6 +24,12 @@ class IngestOut(BaseModel):
 LOW_CONFIDENCE = 70.0
 
 
+def low_confidence(page: dict[str, Any]) -> bool:
+    """True for a stored page that OCR read with a mean confidence under LOW_CONFIDENCE."""
+    confidence = page.get("confidence")
+    return page.get("source") == "ocr" and confidence is not None and confidence < LOW_CONFIDENCE
+
+
 class WordOut(BaseModel):
     text: str
     confidence: float
@@ -56,13 +62,10 @@ class PageOut(BaseModel):
     @classmethod
     def from_row(cls, row: dict[str, Any], *, layout: bool = False) -> PageOut:
         stored = row.get("layout") or {}
-        confidence = row.get("confidence")
         return cls.model_validate(
             {
                 **row,
-                "low_confidence": row.get("source") == "ocr"
-                and confidence is not None
-                and confidence < LOW_CONFIDENCE,
+                "low_confidence": low_confidence(row),
                 "rotation": stored.get("rotation") or 0.0,
                 "notes": stored.get("notes") or [],
                 "lines": stored.get("lines") or [] if layout else None,

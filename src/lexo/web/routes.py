@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from lexo.api.deps import CLIENT_HEADER, RuntimeDep
 from lexo.api.errors import problem
-from lexo.api.schemas import LOW_CONFIDENCE
+from lexo.api.schemas import low_confidence
 from lexo.document import DocumentStatus
 from lexo.errors import NotFoundError
 from lexo.store import web_queries
@@ -111,9 +111,7 @@ def document_page(request: Request, doc_id: int, runtime: RuntimeDep) -> HTMLRes
             **p,
             "html": view.highlighted_text(p["text"], fields, p["number"]),
             "boxes": view.field_boxes(p, fields),
-            "low_confidence": p["source"] == "ocr"
-            and p["confidence"] is not None
-            and p["confidence"] < LOW_CONFIDENCE,
+            "low_confidence": low_confidence(p),
         }
         for p in doc.get("pages", [])
     ]
