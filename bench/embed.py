@@ -28,7 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-RESULTS = ROOT / "bench" / "results"
+from bench.report import write_results  # noqa: E402
 
 CHILD = r"""
 import json, os, resource, sys, time
@@ -183,22 +183,7 @@ def main() -> None:
             f"RSS {o['rss_mb'] / t['rss_mb']:.2f}, query {o['query_ms'] / t['query_ms']:.2f}, "
             f"throughput {o['passages_per_s'] / t['passages_per_s']:.2f}"
         )
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out_file = RESULTS / "embed.json"
-    out_file.write_text(
-        json.dumps(
-            {
-                "benchmark": "embed",
-                "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "args": vars(args),
-                "model": name,
-                "summary": summary,
-                "runs": runs,
-            },
-            indent=2,
-        )
-    )
-    print(f"written {out_file}")
+    write_results("embed", vars(args), {"model": name, "summary": summary, "runs": runs})
 
 
 if __name__ == "__main__":

@@ -28,9 +28,7 @@ Writes ``bench/results/ocr.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -43,9 +41,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.metrics import char_distance, normalize, word_distance  # noqa: E402
+from bench.report import write_results  # noqa: E402
 
 CORPUS = Path(os.environ.get("LEXO_CORPUS", ROOT.parent / "shared" / "corpus"))
-RESULTS = ROOT / "bench" / "results"
 DEVSET_DIR = ROOT / "tests" / "fixtures" / "_generated" / "devset"
 
 Page = tuple[str, Path, str]  # (group, image, reference text)
@@ -285,21 +283,6 @@ def print_summary(summary: dict[str, dict[str, dict[str, float]]], column: str =
                 f"{group:<14} {engine:<{width}} {int(s['pages']):>5} {s['cer']:>7.2%} "
                 f"{s['wer']:>7.2%} {s['median_page_cer']:>8.2%} {s['median_s_per_page']:>7.2f}"
             )
-
-
-def write_results(name: str, args: dict[str, object], results: dict[str, object]) -> None:
-    """``bench/results/NAME.json``: the date, the machine, the arguments and the results."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = {
-        "benchmark": name,
-        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "args": args,
-        **results,
-    }
-    path = RESULTS / f"{name}.json"
-    path.write_text(json.dumps(out, indent=2, ensure_ascii=False))
-    print(f"written {path}")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ Writes ``bench/results/ocr_pages.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -25,7 +24,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-RESULTS = ROOT / "bench" / "results"
+from bench.report import write_results  # noqa: E402
+
 DEVSET_DIR = ROOT / "tests" / "fixtures" / "_generated" / "devset"
 
 
@@ -99,22 +99,7 @@ def main() -> None:
     best = min(v for k, v in summary.items() if k.startswith("lexo"))
     for name in cli:
         print(f"best lexo / {name}: {best / summary[name]:.2f}")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / "ocr_pages.json"
-    out.write_text(
-        json.dumps(
-            {
-                "benchmark": "ocr_pages",
-                "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "args": vars(args),
-                "cores": cores,
-                "s_per_page": summary,
-                "runs": times,
-            },
-            indent=2,
-        )
-    )
-    print(f"written {out}")
+    write_results("ocr_pages", vars(args), {"cores": cores, "s_per_page": summary, "runs": times})
 
 
 if __name__ == "__main__":
