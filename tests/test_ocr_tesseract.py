@@ -161,7 +161,7 @@ def test_engines_load_lazily_and_report_status(tmp_path: Path) -> None:
     try:
         status = engines.status()["tesseract"]
         assert status["state"] == "not_loaded"
-        assert status["languages"] == "fra+eng"
+        assert status["languages"] == "fra"
         assert status["tessdata"]
         assert not engines.initialized
         engine = engines.get("tesseract")

@@ -18,7 +18,7 @@ def test_defaults_are_local_and_safe(tmp_path: Path) -> None:
     s = make_settings(tmp_path)
     assert s.host == "127.0.0.1" and s.port == 8000 and s.is_loopback
     assert s.database_url == f"sqlite:///{tmp_path / 'data' / 'lexo.db'}"
-    assert s.ocr_languages == "fra+eng"
+    assert s.ocr_languages == "fra"
 
 
 def test_public_bind_requires_a_token(tmp_path: Path) -> None:

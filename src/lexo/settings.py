@@ -63,7 +63,11 @@ class Settings(BaseSettings):
         description="Bearer token required on every API call; mandatory when HOST is not "
         "a loopback address.",
     )
-    ocr_languages: str = Field(default="fra+eng", description="Tesseract languages, '+'-joined.")
+    ocr_languages: str = Field(
+        default="fra",
+        description="Tesseract languages, '+'-joined ('fra+eng' reads English words a little "
+        "better, at ~15 % more time per page).",
+    )
     ocr_page_segmentation: Literal["auto", "single_column", "single_block"] = Field(
         default="auto",
         description="Tesseract page segmentation: 'auto' finds columns and blocks; "

@@ -20,8 +20,9 @@ Only grainy pages are cleaned (:func:`grain`): a born-digital rendering or a bil
 CCITT, JBIG2) has nothing to remove, and blurring a bilevel page changes its layout for
 Tesseract (linn's two columns were read as one: CER 0.8 % → 37 %).
 
-Everything here is a pure function of a grayscale (mode ``L``) PIL image; NumPy is imported
-on first use.
+Everything here is a pure function of a grayscale (mode ``L``) PIL image. The filters are
+OpenCV's (vectorised, ~0.03 s for an A4 page at 300 dpi against ~0.35 s with Pillow and
+NumPy); OpenCV and NumPy are imported on first use, by the OCR worker, never by the API.
 """
 
 from __future__ import annotations
@@ -56,13 +57,6 @@ UPSCALE_MAX_PIXELS = 12_000_000
 _FLATTEN_REDUCE = 8
 #: ... through a maximum filter this wide (pixels of the shrunk page: 56 px at 300 dpi).
 _FLATTEN_MAX_SIZE = 7
-#: Rows of the page filtered at once: bounds the memory of the median's nine shifted copies.
-_BAND_ROWS = 256
-#: A compare-exchange network whose fifth output is the median of nine values.
-_MEDIAN9 = (
-    (1, 2), (4, 5), (7, 8), (0, 1), (3, 4), (6, 7), (1, 2), (4, 5), (7, 8),
-    (0, 3), (5, 8), (4, 7), (3, 6), (1, 4), (2, 5), (4, 7), (4, 2), (6, 4), (4, 2),
-)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,23 +151,32 @@ def flatten(gray: Image.Image, dpi: int | None = None) -> Image.Image:
     the page no longer sways the global threshold. The paper is the page shrunk 8 times (at
     300 dpi), with its text removed by a maximum filter wider than any stroke, blurred and
     enlarged back."""
+    import cv2
     import numpy as np
-    from PIL import Image, ImageFilter
+    from PIL import Image
 
     _check_gray(gray)
+    values = _array(gray)
     factor = max(1, round(_FLATTEN_REDUCE * _scale(dpi)))
-    small = gray.reduce(factor) if min(gray.size) >= 2 * factor else gray
-    paper = small.filter(ImageFilter.MaxFilter(_FLATTEN_MAX_SIZE))
-    paper = paper.filter(ImageFilter.GaussianBlur(_FLATTEN_MAX_SIZE / 2))
-    paper = paper.resize(gray.size, Image.Resampling.BILINEAR)
-    values = np.asarray(gray, dtype=np.uint16) * np.uint16(255)
-    values //= np.maximum(_array(paper), 1)
-    return Image.fromarray(np.minimum(values, 255).astype(np.uint8))
+    small = values
+    if min(gray.size) >= 2 * factor:
+        small = cv2.resize(
+            values,
+            (gray.width // factor, gray.height // factor),
+            interpolation=cv2.INTER_AREA,
+        )
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (_FLATTEN_MAX_SIZE, _FLATTEN_MAX_SIZE))
+    paper = cv2.dilate(small, kernel, borderType=cv2.BORDER_REPLICATE)
+    paper = cv2.GaussianBlur(paper, (0, 0), _FLATTEN_MAX_SIZE / 2)
+    paper = cv2.resize(paper, gray.size, interpolation=cv2.INTER_LINEAR)
+    # 255 · page / paper, saturated; a black paper estimate counts as 1 (no division by 0).
+    return Image.fromarray(cv2.divide(values, np.maximum(paper, 1), scale=255))
 
 
 def despeckle(gray: Image.Image, passes: int = DESPECKLE_PASSES) -> Image.Image:
-    """``passes`` of a 3×3 median filter (borders repeat the edge pixels); the same result as
-    Pillow's ``MedianFilter(3)``, over ten times faster."""
+    """``passes`` of a 3×3 median filter (borders repeat the edge pixels): the same result
+    as Pillow's ``MedianFilter(3)``, some fifty times faster."""
+    import cv2
     from PIL import Image
 
     _check_gray(gray)
@@ -181,39 +184,23 @@ def despeckle(gray: Image.Image, passes: int = DESPECKLE_PASSES) -> Image.Image:
         raise ValueError(f"passes must be 0 or more, not {passes}")
     values = _array(gray)
     for _ in range(passes):
-        values = _median3(values)
+        values = cv2.medianBlur(values, 3)
     return Image.fromarray(values) if passes else gray
 
 
 def smooth(gray: Image.Image, sigma: float = SMOOTH_SIGMA) -> Image.Image:
-    """A Gaussian blur of radius ``sigma`` pixels (no blur at 0)."""
-    from PIL import ImageFilter
+    """A Gaussian blur of standard deviation ``sigma`` pixels (no blur at 0)."""
+    import cv2
+    from PIL import Image
 
     _check_gray(gray)
     if not sigma >= 0:  # also refuses NaN
         raise ValueError(f"sigma must be 0 or more, not {sigma}")
-    return gray.filter(ImageFilter.GaussianBlur(sigma)) if sigma else gray
-
-
-def _median3(values: np.ndarray) -> np.ndarray:
-    import numpy as np
-
-    height, width = values.shape
-    padded = np.pad(values, 1, mode="edge")
-    out = np.empty_like(values)
-    for top in range(0, height, _BAND_ROWS):
-        rows = min(_BAND_ROWS, height - top)
-        window = [
-            padded[top + dy : top + dy + rows, dx : dx + width].copy()
-            for dy in range(3)
-            for dx in range(3)
-        ]
-        for low, high in _MEDIAN9:
-            smaller = np.minimum(window[low], window[high])
-            np.maximum(window[low], window[high], out=window[high])
-            window[low] = smaller
-        out[top : top + rows] = window[4]
-    return out
+    if not sigma:
+        return gray
+    return Image.fromarray(
+        cv2.GaussianBlur(_array(gray), (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)
+    )
 
 
 def _array(gray: Image.Image) -> np.ndarray:
