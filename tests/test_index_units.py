@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from lexo.index.chunk import chunk_pages
 from lexo.index.hybrid import fold, highlight, rrf
-from lexo.index.vectors import VectorIndex
+from lexo.index.vectors import SPLIT_MIN_ROWS, VectorIndex
 
 
 def test_chunks_follow_pages_and_overlap() -> None:
@@ -72,6 +72,24 @@ def test_vector_search_is_exact_top_k_per_document() -> None:
         hits = index.search(query, 10)
         assert [h.document_id for h in hits] == _brute(matrix, docs, query, 10)
         assert hits[0].score == pytest.approx(float((matrix @ query).max()), abs=1e-5)
+
+
+def test_a_large_index_splits_the_product_and_stays_exact() -> None:
+    rows = SPLIT_MIN_ROWS + 1001  # odd halves
+    matrix = _unit(rows, 16, 3)
+    docs = np.arange(rows) // 2
+    index = VectorIndex(16)
+    index.add(range(rows), docs.tolist(), matrix)
+    for seed in range(3):
+        query = _unit(1, 16, 200 + seed)[0]
+        hits = index.search(query, 10)
+        assert [h.document_id for h in hits] == _brute(matrix, docs, query, 10)
+        # the best row on each side of the split is found with its exact score
+        for half in (slice(0, rows // 2), slice(rows // 2, rows)):
+            best = int(np.argmax(matrix[half] @ query)) + (half.start or 0)
+            found = index.search(matrix[best], 1)[0]
+            assert found.chunk_id == best
+            assert found.score == pytest.approx(1.0, abs=1e-5)
 
 
 def test_remove_and_filter_and_replace() -> None:
