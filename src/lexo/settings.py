@@ -83,7 +83,8 @@ class Settings(BaseSettings):
     )
     ocr_clean_up: bool = Field(
         default=True,
-        description="Enlarge pages under 200 dpi; even out, despeckle, smooth grainy ones.",
+        description="Enlarge pages under 200 dpi, remove dark scan borders; even out, despeckle, "
+        "smooth grainy pages.",
     )
     ocr_strategy: Literal["fast", "accurate", "auto"] = Field(
         default="auto",
