@@ -140,7 +140,8 @@ def test_importing_the_api_pulls_no_heavy_library() -> None:
     code = (
         "import sys; import lexo.api.app; "
         "heavy = {'torch', 'transformers', 'spacy', 'sentence_transformers', 'tesserocr', "
-        "'PIL', 'pypdfium2', 'numpy', 'alembic', 'jinja2', 'stdnum', 'sklearn', 'onnxruntime'}; "
+        "'PIL', 'pypdfium2', 'numpy', 'alembic', 'jinja2', 'stdnum', 'sklearn', 'onnxruntime', "
+        "'cv2'}; "
         "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
