@@ -10,7 +10,7 @@ The scores are FTS5's ``bm25()`` (k1 = 1.2, b = 0.75, IDF ``log((N - n + 0.5) / 
 floored at 1e-6, a prefix counted as one phrase) over the same tokens as the ``unicode61
 remove_diacritics 2`` tokenizer (letters and digits, lower case, accents removed), so the
 ranking is the one measured on SQLite, now on PostgreSQL too. The query language is the
-store's: word tokens, each as a prefix of its singular (``lexo.store.search``), every word
+store's: word tokens (:func:`query_terms`), each as a prefix of its :func:`singular`, every word
 required, any word when all find nothing.
 
 Updates: pages are added to a small unsorted *delta* (its sorted view is rebuilt on the next
@@ -40,7 +40,7 @@ K1 = 1.2
 B = 0.75
 #: FTS5 floors a non-positive IDF (a term in more than half the pages) at this.
 MIN_IDF = 1e-6
-#: Query words kept (the store's limit).
+#: Query words kept.
 MAX_TERMS = 12
 #: The delta is merged into the main postings beyond this many pages (a merge re-sorts all
 #: postings, about a second at 100k pages; the delta is re-sorted at each addition).
@@ -59,14 +59,29 @@ def tokens(text: str) -> list[str]:
     return (_TOKEN if "_" in folded else _WORD).findall(folded)
 
 
+def query_terms(query: str) -> list[str]:
+    """Word tokens of a query, lower-cased, de-duplicated, in order (at most
+    :data:`MAX_TERMS`): the query language of every search, in the database and here."""
+    return list(dict.fromkeys(_WORD.findall(query.lower())))[:MAX_TERMS]
+
+
+def singular(term: str) -> str:
+    """Drop a French plural ending so the prefix query matches both forms (FTS5 has no stemmer).
+
+    "factures" -> "facture", "impots" -> "impot", "travaux" -> "travau" (still a prefix of
+    "travaux"); short words are left alone.
+    """
+    if len(term) > 3 and term[-1] in "sx":
+        return term[:-1]
+    return term
+
+
 def query_prefixes(query: str) -> list[str]:
     """The query's words as prefixes: lower case, singular, accents removed, de-duplicated."""
     seen: dict[str, None] = {}
-    for word in list(dict.fromkeys(_WORD.findall(query.lower())))[:MAX_TERMS]:
+    for word in query_terms(query):
         for token in tokens(word):
-            if len(token) > 3 and token[-1] in "sx":  # plural, as lexo.store.search.singular
-                token = token[:-1]
-            seen.setdefault(token, None)
+            seen.setdefault(singular(token), None)
     return list(seen)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, text
 
-from lexo.store.search import query_terms, singular
+from lexo.index.lexical import query_terms, singular
 from lexo.store.tables import pages
 
 #: Pages fetched per wanted document (a document's pages compete for the same slots).

@@ -10,34 +10,13 @@ the snippet is HTML-escaped.
 from __future__ import annotations
 
 import html
-import re
 from typing import Any
 
 from sqlalchemy import Connection, text
 
-WORD = re.compile(r"\w+", re.UNICODE)
+from lexo.index.lexical import query_terms, singular
+
 START, STOP = "\x02", "\x03"
-MAX_TERMS = 12
-
-
-def query_terms(query: str) -> list[str]:
-    """Word tokens of a query, lower-cased, de-duplicated, in order."""
-    seen: dict[str, None] = {}
-    for token in WORD.findall(query.lower()):
-        if token not in seen:
-            seen[token] = None
-    return list(seen)[:MAX_TERMS]
-
-
-def singular(term: str) -> str:
-    """Drop a French plural ending so the prefix query matches both forms (FTS5 has no stemmer).
-
-    "factures" -> "facture", "impots" -> "impot", "travaux" -> "travau" (still a prefix of
-    "travaux"); short words are left alone.
-    """
-    if len(term) > 3 and term[-1] in "sx":
-        return term[:-1]
-    return term
 
 
 def search_pages(

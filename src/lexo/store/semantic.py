@@ -23,13 +23,13 @@ from typing import TYPE_CHECKING, Any, Literal
 from lexo.errors import LexoError, ModelMissingError, NotFoundError
 from lexo.index.embed import Embedder, available_model, embedder_holder
 from lexo.index.hybrid import convex, highlight
+from lexo.index.lexical import query_terms
 from lexo.modelcache import ModelCache
 from lexo.store import vectors as store
 from lexo.store.db import Database
 from lexo.store.filters import SearchFilters
 from lexo.store.lexical import LexicalMirror
 from lexo.store.ranked import bm25_candidates, shown
-from lexo.store.search import query_terms
 
 if TYPE_CHECKING:
     import numpy as np
