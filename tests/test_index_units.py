@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -80,16 +81,18 @@ def test_a_large_index_splits_the_product_and_stays_exact() -> None:
     docs = np.arange(rows) // 2
     index = VectorIndex(16)
     index.add(range(rows), docs.tolist(), matrix)
-    for seed in range(3):
-        query = _unit(1, 16, 200 + seed)[0]
-        hits = index.search(query, 10)
-        assert [h.document_id for h in hits] == _brute(matrix, docs, query, 10)
-        # the best row on each side of the split is found with its exact score
-        for half in (slice(0, rows // 2), slice(rows // 2, rows)):
-            best = int(np.argmax(matrix[half] @ query)) + (half.start or 0)
-            found = index.search(matrix[best], 1)[0]
-            assert found.chunk_id == best
-            assert found.score == pytest.approx(1.0, abs=1e-5)
+    with ThreadPoolExecutor(1) as helper:
+        for seed in range(3):
+            query = _unit(1, 16, 200 + seed)[0]
+            hits = index.search(query, 10, helper=helper)
+            assert [h.document_id for h in hits] == _brute(matrix, docs, query, 10)
+            assert hits == index.search(query, 10)  # the same without a helper
+            # the best row on each side of the split is found with its exact score
+            for half in (slice(0, rows // 2), slice(rows // 2, rows)):
+                best = int(np.argmax(matrix[half] @ query)) + (half.start or 0)
+                found = index.search(matrix[best], 1, helper=helper)[0]
+                assert found.chunk_id == best
+                assert found.score == pytest.approx(1.0, abs=1e-5)
 
 
 def test_remove_and_filter_and_replace() -> None:

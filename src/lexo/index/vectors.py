@@ -2,9 +2,9 @@
 
 At 100k passages of 384 float32 numbers (150 MB) one query is one matrix-vector product,
 bound by memory bandwidth, and the answer is exact: no approximate graph to tune or to get
-wrong. The product is NumPy's ``einsum``, which releases the GIL: past
-:data:`SPLIT_MIN_ROWS` rows the calling thread computes one half while a helper thread
-computes the other (115k rows: 16-19 ms on one core, 10-11 ms on two, on the 2-core
+wrong. The product is NumPy's ``einsum``, which releases the GIL: past :data:`SPLIT_MIN_ROWS`
+rows the calling thread computes one half while a helper thread (the search's own, passed
+in) computes the other (115k rows: 16-19 ms on one core, 10-11 ms on two, on the 2-core
 development machine). BLAS was not used: 12-14 ms with its own threads on a quiet machine but
 16-25 ms with a wide spread on a busy one, 24 ms on one thread. Rows are keyed by chunk id and
 carry their document id; removal marks rows dead and compacts when a quarter is dead, so
@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Collection, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -28,24 +28,16 @@ GROW = 1.5
 #: costs more than it saves).
 SPLIT_MIN_ROWS = 32_768
 
-_helper: ThreadPoolExecutor | None = None
-_helper_lock = threading.Lock()
 
-
-def _scores(matrix: np.ndarray, query: np.ndarray) -> np.ndarray:
-    """``matrix @ query``, one half on a helper thread when the matrix is large and the
-    machine has a second core."""
+def _scores(matrix: np.ndarray, query: np.ndarray, helper: Executor | None) -> np.ndarray:
+    """``matrix @ query``; one half on ``helper`` when there is one, the matrix is large
+    and the machine has a second core."""
     import numpy as np
 
-    global _helper
     rows = len(matrix)
-    if rows < SPLIT_MIN_ROWS or (os.cpu_count() or 1) < 2:
+    if helper is None or rows < SPLIT_MIN_ROWS or (os.cpu_count() or 1) < 2:
         whole: np.ndarray = np.einsum("ij,j->i", matrix, query)
         return whole
-    with _helper_lock:
-        if _helper is None:
-            _helper = ThreadPoolExecutor(1, thread_name_prefix="lexo-vectors")
-        helper = _helper
     half = rows // 2
     out = np.empty(rows, dtype=np.float32)
     pending = helper.submit(np.einsum, "ij,j->i", matrix[half:], query, out=out[half:])
@@ -128,9 +120,15 @@ class VectorIndex:
             self.remove_chunks(self._chunks[: self._size][dead].tolist())
 
     def search(
-        self, query: np.ndarray, k: int, *, allowed: Collection[int] | None = None
+        self,
+        query: np.ndarray,
+        k: int,
+        *,
+        allowed: Collection[int] | None = None,
+        helper: Executor | None = None,
     ) -> list[VectorHit]:
-        """The ``k`` documents whose best chunk is most similar to ``query`` (exact)."""
+        """The ``k`` documents whose best chunk is most similar to ``query`` (exact);
+        ``helper``: a thread that computes half the product on a large index."""
         import numpy as np
 
         with self._lock:
@@ -138,7 +136,7 @@ class VectorIndex:
             if n == 0 or k <= 0:
                 return []
             q = np.asarray(query, dtype=np.float32).reshape(-1)
-            scores = _scores(self._matrix[:n], q)
+            scores = _scores(self._matrix[:n], q, helper)
             mask = self._alive[:n].copy()
             if allowed is not None:
                 wanted = np.fromiter(allowed, dtype=np.int64, count=len(allowed))

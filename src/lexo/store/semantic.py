@@ -294,7 +294,7 @@ class SearchIndex:
             qvec = pending.result() if pending is not None else qvec
             assert qvec is not None  # cached, or computed aside
             index = self.vectors(embedder)
-            vector_hits = index.search(qvec, want, allowed=allowed)
+            vector_hits = index.search(qvec, want, allowed=allowed, helper=self._helpers())
             if mode == "hybrid":  # alone, vectors rank; beside words, weak ones are noise
                 vector_hits = [h for h in vector_hits if h.score >= MIN_SIMILARITY]
         if mode == "bm25":
@@ -330,7 +330,9 @@ class SearchIndex:
         centre = centre.mean(axis=0)
         centre /= max(float(np.linalg.norm(centre)), 1e-12)
         hits = [
-            h for h in self.vectors(embedder).search(centre, limit + 1) if h.document_id != doc_id
+            h
+            for h in self.vectors(embedder).search(centre, limit + 1, helper=self._helpers())
+            if h.document_id != doc_id
         ][:limit]
         return self._hits([(h.document_id, h.score) for h in hits], [], hits, [], {}, {})
 
@@ -457,6 +459,7 @@ class SearchIndex:
         return vector
 
     def _helpers(self) -> ThreadPoolExecutor:
+        """Two threads beside a search: the query's embedding, then half the vector scan."""
         with self._cache_lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="lexo-query")
