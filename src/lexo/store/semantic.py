@@ -18,7 +18,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from lexo.errors import LexoError, ModelMissingError, NotFoundError
 from lexo.index.embed import Embedder, available_model, embedder_holder
@@ -87,9 +87,9 @@ class SearchIndex:
         self._syncing: threading.Thread | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._marker: object | None = None  # the database's change marker at the last sync
-        self._cache_lock = threading.Lock()  # the query vectors and filter sets kept
-        self._query_cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
-        self._allowed_cache: OrderedDict[SearchFilters, tuple[object, set[int]]] = OrderedDict()
+        self._pool_lock = threading.Lock()
+        self._query_cache: _Kept[tuple[str, str], np.ndarray] = _Kept(QUERY_CACHE)
+        self._allowed_cache: _Kept[SearchFilters, tuple[object, set[int]]] = _Kept(FILTER_CACHE)
         self._skip_logged = False
         #: BM25 in memory; the database ranks while it is built and in one-shot commands.
         self.lexical = LexicalMirror(db)
@@ -421,49 +421,68 @@ class SearchIndex:
         if not filters:
             return None
         marker = self.db.change_marker()  # before reading: a write meanwhile moves it
-        with self._cache_lock:
-            kept = self._allowed_cache.get(filters)
+        kept = self._allowed_cache.get(filters)
         if kept is not None and marker is not None and kept[0] == marker:
             return kept[1]
         allowed = filters.allowed(conn)
         if marker is not None and allowed is not None:
-            with self._cache_lock:
-                self._allowed_cache[filters] = (marker, allowed)
-                while len(self._allowed_cache) > FILTER_CACHE:
-                    self._allowed_cache.popitem(last=False)
+            self._allowed_cache.put(filters, (marker, allowed))
         return allowed
 
     # -- query vectors ---------------------------------------------------------------------
 
     def clear_query_cache(self) -> None:
         """Forget the cached query embeddings (benchmarks time the model run)."""
-        with self._cache_lock:
-            self._query_cache.clear()
+        self._query_cache.clear()
 
     def _cached_vector(self, embedder: Embedder, query: str) -> np.ndarray | None:
-        with self._cache_lock:
-            key = (embedder.name, query)
-            vector = self._query_cache.get(key)
-            if vector is not None:
-                self._query_cache.move_to_end(key)
-            return vector
+        return self._query_cache.get((embedder.name, query))
 
     def _query_vector(self, embedder: Embedder, query: str) -> np.ndarray:
         """The query's embedding; the last :data:`QUERY_CACHE` are kept (the web page asks
         again for each facet or page, people retype a query)."""
         vector: np.ndarray = embedder.encode([query])[0]
-        with self._cache_lock:
-            self._query_cache[(embedder.name, query)] = vector
-            while len(self._query_cache) > QUERY_CACHE:
-                self._query_cache.popitem(last=False)
+        self._query_cache.put((embedder.name, query), vector)
         return vector
 
     def _helpers(self) -> ThreadPoolExecutor:
         """Two threads beside a search: the query's embedding, then half the vector scan."""
-        with self._cache_lock:
+        with self._pool_lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="lexo-query")
             return self._pool
+
+
+Key = TypeVar("Key")
+Value = TypeVar("Value")
+
+
+class _Kept(Generic[Key, Value]):
+    """The last ``size`` values put or found, the least recently used dropped first;
+    thread-safe."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[Key, Value] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Key) -> Value | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: Key, value: Value) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
 
 
 def _facets(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
