@@ -72,6 +72,22 @@ def pg_url() -> Iterator[str]:
     admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def pgvector_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A PostgreSQL server with pgvector (tests.fixtures.pgvector_server), migrated once."""
+    if os.environ.get("LEXO_TEST_SKIP_POSTGRES") == "1":
+        pytest.skip("PostgreSQL variants skipped on request (LEXO_TEST_SKIP_POSTGRES=1)")
+    from lexo.store.db import Database
+    from tests.fixtures.pgvector_server import start
+
+    url, stop = start(tmp_path_factory.mktemp("pgvector") / "pgdata")
+    db = Database(url)
+    db.migrate()
+    db.close()
+    yield url
+    stop()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":

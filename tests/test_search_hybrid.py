@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
 
 from lexo.api.app import create_app
 from lexo.document import Page, PageSource, ProcessedDocument
@@ -75,6 +76,21 @@ DOCS: dict[str, dict[str, Any]] = {
         "amount": 97.45,
     },
 }
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "pgvector"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Every search test on SQLite, on PostgreSQL with vectors in memory and on PostgreSQL
+    searching them itself (pgvector)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'lexo.db'}"
+        return
+    url = request.getfixturevalue("pg_url" if request.param == "postgresql" else "pgvector_url")
+    yield url
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("TRUNCATE documents, pages, jobs RESTART IDENTITY CASCADE"))
+    engine.dispose()
 
 
 def add_document(runtime: Runtime, key: str, spec: dict[str, Any]) -> int:
@@ -203,9 +219,12 @@ def test_another_process_sees_added_and_deleted_documents(
         assert found[0] == new and ids["loyer"] not in found
         bm25 = reader.search("quittance loyer", mode="bm25").results
         assert [h["document_id"] for h in bm25] == [new]
-        assert len(reader.vectors(reader.embedder.get())) == len(
-            runtime.index.vectors(reader.embedder.get())
-        )
+        if reader.pgvector() is None:
+            assert len(reader.vectors(reader.embedder.get())) == len(
+                runtime.index.vectors(reader.embedder.get())
+            )
+        else:  # PostgreSQL searched the vectors: none were loaded here
+            assert reader._vectors is None and runtime.index._vectors is None
         # without an explicit sync: a search starts one aside, the index drops the page
         runtime.repo.delete_document(new)
         assert reader.lexical.candidates("quittance loyer", limit=5)  # not synced yet

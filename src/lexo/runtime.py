@@ -52,7 +52,7 @@ class Runtime:
         self.intake = Intake(settings, self.repo, self.originals, notify=self._notify)
         self.models = ModelCache(settings.models_dir)
         #: Hybrid search and semantic indexing (the embedder loads on first use).
-        self.index = SearchIndex(self.db, self.models)
+        self.index = SearchIndex(self.db, self.models, pgvector=settings.pgvector == "auto")
         self.verifier = ModelVerifier(self.models)
         self._stop = threading.Event()
         #: Set once the API is listening (by the app's lifespan), or by callers with no API;
@@ -231,6 +231,7 @@ class Runtime:
             "worker": self.worker.status() if self.worker else {"running": False},
             "watcher": self.watcher.status() if self.watcher else {"running": False},
             "ocr_engines_initialized": bool(ocr and ocr["ocr_engines_initialized"]),
+            "vectors": self.index.vector_backend(),
             "models_loaded": sorted(h.model or h.name for h in registered() if h.loaded),
             "warmup": self.warmup,
         }

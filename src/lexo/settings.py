@@ -56,6 +56,12 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; empty means SQLite at DATA_DIR/lexo.db. "
         "PostgreSQL: postgresql+psycopg://user@host/db.",
     )
+    pgvector: Literal["auto", "off"] = Field(
+        default="auto",
+        description="PostgreSQL only: 'auto' lets the server search passages' vectors when it "
+        "has the pgvector extension (HNSW index, no vectors in memory); 'off' keeps them in "
+        "memory.",
+    )
     host: str = Field(default="127.0.0.1", description="Address the API binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the API listens on.")
     api_token: str = Field(

@@ -5,8 +5,9 @@ table, built on first use) and BM25 (``lexo.store.lexical``, following ``pages``
 background on first use; the database ranks until it is ready). Both are updated in place
 when this process indexes a document, and re-synced in a background thread, at most every
 :data:`SYNC_SECONDS` and never in a search's way, when another process (a separate worker)
-added or removed pages or passages. Without an embedding model everything still works on
-BM25 alone, and the response says so.
+added or removed pages or passages. On a PostgreSQL server with pgvector, PostgreSQL searches
+the vectors instead and none are held here (``lexo.store.pgvectors``). Without an embedding
+model everything still works on BM25 alone, and the response says so.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from lexo.index.embed import Embedder, available_model, embedder_holder
 from lexo.index.hybrid import convex, highlight
 from lexo.index.lexical import query_terms
 from lexo.modelcache import ModelCache
+from lexo.store import pgvectors
 from lexo.store import vectors as store
 from lexo.store.db import Database
 from lexo.store.filters import SearchFilters
@@ -58,6 +60,10 @@ FILTER_CACHE = 8
 LOADING_REASON = (
     "The semantic model is loading (first search since start); these results are word-based."
 )
+#: Why a hybrid search answered with words only while pgvector's column and index are filled.
+PREPARING_REASON = (
+    "The semantic index is being prepared in PostgreSQL (pgvector); these results are word-based."
+)
 
 
 @dataclass(slots=True)
@@ -72,7 +78,7 @@ class SearchOutcome:
 class SearchIndex:
     """Indexes documents' passages and answers searches; one per process (Runtime)."""
 
-    def __init__(self, db: Database, cache: ModelCache) -> None:
+    def __init__(self, db: Database, cache: ModelCache, *, pgvector: bool = True) -> None:
         self.db = db
         self.cache = cache
         self.embedder = embedder_holder(cache)
@@ -93,6 +99,14 @@ class SearchIndex:
         self._skip_logged = False
         #: BM25 in memory; the database ranks while it is built and in one-shot commands.
         self.lexical = LexicalMirror(db)
+        # pgvector: asked for (and PostgreSQL), checked, its version, caught up with the bytes
+        self._pg_wanted = pgvector and not db.is_sqlite
+        self._pg_checked = False
+        self._pg: tuple[int, ...] | None = None
+        self._pg_lock = threading.Lock()
+        self._pg_ready = threading.Event()
+        self._pg_filling: threading.Thread | None = None
+        self._pg_indexed: set[tuple[str, int]] = set()
 
     # -- indexing --------------------------------------------------------------------------
 
@@ -121,9 +135,14 @@ class SearchIndex:
             import numpy as np
 
             vectors = np.zeros((0, embedder.dimension), dtype=np.float32)
+        pg = self.pgvector() is not None
+        if pg:
+            self._pg_index(embedder.name, embedder.dimension)
         with self._updates:
             with self.db.write() as conn:
-                chunk_ids = store.replace(conn, doc_id, embedder.name, passages, vectors)
+                chunk_ids = store.replace(
+                    conn, doc_id, embedder.name, passages, vectors, pgvector=pg
+                )
             if self._vectors is not None:
                 self._vectors.remove_documents([doc_id])
                 # _state is left as it was: the next sync compares ids, which also catches
@@ -173,15 +192,17 @@ class SearchIndex:
         with self._updates:
             if self._vectors is not None:
                 self._sync_vectors(self._vectors, self._model)
+        if self._pg_ready.is_set():  # passages another process wrote without pgvector
+            self._pg_fill()
         self.lexical.sync()
         self._marker = marker
 
     def close(self) -> None:
         """Stop the background build, sync and helpers (the process is closing)."""
         self.lexical.close()
-        syncing = self._syncing
-        if syncing is not None:
-            syncing.join(timeout=30)
+        for thread in (self._syncing, self._pg_filling):
+            if thread is not None:
+                thread.join(timeout=30)
         if self._pool is not None:
             self._pool.shutdown(wait=True)
 
@@ -226,6 +247,125 @@ class SearchIndex:
                     add(batch)
             self._state = now
 
+    # -- pgvector ----------------------------------------------------------------------------
+
+    def pgvector(self) -> tuple[int, ...] | None:
+        """pgvector's version when PostgreSQL searches the passages (checked, and the column
+        added, on first call); None when they are searched in memory."""
+        if not self._pg_wanted:
+            return None
+        with self._pg_lock:
+            if not self._pg_checked:
+                try:
+                    with self.db.write() as conn:
+                        self._pg = pgvectors.prepare(conn)
+                        if self._pg is not None and pgvectors.caught_up(conn):
+                            self._pg_ready.set()
+                except LexoError as exc:  # e.g. a role that may not alter the table
+                    log.warning("pgvector cannot be used (%s); vectors are kept in memory", exc)
+                    self._pg = None
+                self._pg_checked = True
+                if self._pg is not None:
+                    log.info(
+                        "Passage vectors are searched by PostgreSQL (pgvector %s)",
+                        ".".join(map(str, self._pg)),
+                    )
+            return self._pg
+
+    def vector_backend(self) -> dict[str, Any]:
+        """What searches passages' vectors, for health (asks the database nothing)."""
+        if not self._pg_wanted:
+            return {"backend": "memory"}
+        if not self._pg_checked:
+            return {"backend": "not_checked"}  # decided on the first search or indexing
+        if self._pg is None:
+            return {"backend": "memory", "pgvector": "unavailable"}
+        return {
+            "backend": "pgvector",
+            "version": ".".join(map(str, self._pg)),
+            "ready": self._pg_ready.is_set(),
+        }
+
+    def prepare_vectors(self, embedder: Embedder, *, wait: bool = True) -> bool:
+        """Make vector search ready: on pgvector, passages' bytes copied into the column and
+        each model's HNSW index built (once; on an existing database this takes a while);
+        otherwise the in-memory index built. False while that runs aside (``wait=False``)."""
+        if self.pgvector() is None:
+            self.vectors(embedder)
+            return True
+        if self._pg_ready.is_set():
+            return True
+        if wait:
+            self._pg_catch_up()
+            return True
+        with self._loading_lock:
+            if self._pg_filling is None or not self._pg_filling.is_alive():
+                self._pg_filling = threading.Thread(
+                    target=self._pg_catch_up_quietly, name="lexo-pgvector-fill", daemon=True
+                )
+                self._pg_filling.start()
+        return False
+
+    def _pg_catch_up(self) -> None:
+        with self._updates:
+            if self._pg_ready.is_set():
+                return
+            started = time.perf_counter()
+            filled = self._pg_fill()
+            with self.db.read() as conn:
+                present = pgvectors.models(conn)
+            for model, dimension in present:
+                self._pg_index(model, dimension)
+            self._pg_ready.set()
+        if filled or present:
+            log.info(
+                "pgvector ready: %d passages filled, %d HNSW index(es), %.1f s",
+                filled,
+                len(present),
+                time.perf_counter() - started,
+            )
+
+    def _pg_catch_up_quietly(self) -> None:
+        try:
+            self._pg_catch_up()
+        except Exception as exc:  # the next search tries again
+            log.warning("Preparing pgvector failed: %s", exc)
+
+    def _pg_fill(self) -> int:
+        """Copy the vector bytes of passages with an empty column into it, in batches."""
+        total = 0
+        while True:
+            with self.db.write() as conn:
+                done = pgvectors.fill(conn)
+            total += done
+            if done < pgvectors.FILL_BATCH:
+                return total
+
+    def _pg_index(self, model: str, dimension: int) -> None:
+        if (model, dimension) in self._pg_indexed:
+            return
+        try:
+            with self.db.write() as conn:
+                pgvectors.create_index(conn, model, dimension)
+        except LexoError:  # another process made it meanwhile: fine if it is there now
+            with self.db.read() as conn:
+                if not pgvectors.has_index(conn, model, dimension):
+                    raise
+        self._pg_indexed.add((model, dimension))
+
+    def _nearest(
+        self, embedder: Embedder, query: np.ndarray, k: int, allowed: set[int] | None
+    ) -> list[Any]:
+        """The ``k`` documents whose best passage is closest to ``query``."""
+        version = self.pgvector()
+        if version is not None:
+            self.prepare_vectors(embedder)
+            with self.db.read() as conn:
+                return pgvectors.search(
+                    conn, embedder.name, query, k, allowed=allowed, version=version
+                )
+        return self.vectors(embedder).search(query, k, allowed=allowed, helper=self._helpers())
+
     # -- searching -------------------------------------------------------------------------
 
     def search(
@@ -261,6 +401,9 @@ class SearchIndex:
                     mode, reason = "bm25", LOADING_REASON
                 else:
                     embedder = self._embedder()
+                    ready = self.prepare_vectors(embedder, wait=mode == "vector" or wait_for_model)
+                    if not ready:  # pgvector fills its column aside (once, after upgrading)
+                        embedder, mode, reason = None, "bm25", PREPARING_REASON
             except LexoError as exc:
                 if mode == "vector":
                     raise
@@ -293,8 +436,7 @@ class SearchIndex:
         if embedder is not None:
             qvec = pending.result() if pending is not None else qvec
             assert qvec is not None  # cached, or computed aside
-            index = self.vectors(embedder)
-            vector_hits = index.search(qvec, want, allowed=allowed, helper=self._helpers())
+            vector_hits = self._nearest(embedder, qvec, want, allowed)
             if mode == "hybrid":  # alone, vectors rank; beside words, weak ones are noise
                 vector_hits = [h for h in vector_hits if h.score >= MIN_SIMILARITY]
         if mode == "bm25":
@@ -330,10 +472,9 @@ class SearchIndex:
         centre = centre.mean(axis=0)
         centre /= max(float(np.linalg.norm(centre)), 1e-12)
         hits = [
-            h
-            for h in self.vectors(embedder).search(centre, limit + 1, helper=self._helpers())
-            if h.document_id != doc_id
-        ][:limit]
+            h for h in self._nearest(embedder, centre, limit + 1, None) if h.document_id != doc_id
+        ]
+        hits = hits[:limit]
         return self._hits([(h.document_id, h.score) for h in hits], [], hits, [], {}, {})
 
     def _check_model(self) -> None:

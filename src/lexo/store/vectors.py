@@ -31,30 +31,47 @@ def page_texts(conn: Connection, doc_id: int) -> list[tuple[int, str]]:
 
 
 def replace(
-    conn: Connection, doc_id: int, model: str, passages: Sequence[Chunk], vectors: np.ndarray
+    conn: Connection,
+    doc_id: int,
+    model: str,
+    passages: Sequence[Chunk],
+    vectors: np.ndarray,
+    *,
+    pgvector: bool = False,
 ) -> list[int]:
-    """Replace a document's passages; returns the new chunk ids in passage order."""
+    """Replace a document's passages; returns the new chunk ids in passage order.
+    ``pgvector``: also fill the ``embedding`` column (``lexo.store.pgvectors``)."""
     conn.execute(delete(chunks).where(chunks.c.document_id == doc_id))
     if not passages:
         return []
-    conn.execute(
-        insert(chunks),
-        [
-            {
-                "document_id": doc_id,
-                "page": p.page,
-                "ordinal": p.ordinal,
-                "text": p.text,
-                "model": model,
-                "vector": vector.tobytes(),
-            }
-            for p, vector in zip(passages, vectors, strict=True)
-        ],
-    )
-    rows = conn.execute(
+    rows = [
+        {
+            "document_id": doc_id,
+            "page": p.page,
+            "ordinal": p.ordinal,
+            "text": p.text,
+            "model": model,
+            "vector": vector.tobytes(),
+            **({"embedding": vector} if pgvector else {}),
+        }
+        for p, vector in zip(passages, vectors, strict=True)
+    ]
+    if pgvector:
+        from pgvector.sqlalchemy import Vector
+        from sqlalchemy import column, table
+
+        target: Any = table(
+            "chunks",
+            *(column(c.name, c.type) for c in chunks.columns),
+            column("embedding", Vector()),
+        )
+        conn.execute(insert(target), rows)
+    else:
+        conn.execute(insert(chunks), rows)
+    ids = conn.execute(
         select(chunks.c.id).where(chunks.c.document_id == doc_id).order_by(chunks.c.ordinal)
     )
-    return [int(r[0]) for r in rows]
+    return [int(r[0]) for r in ids]
 
 
 def state(conn: Connection, model: str) -> tuple[int, int]:
