@@ -93,7 +93,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'lexo.db'}"
         return
-    url = request.getfixturevalue("pg_url")
+    # "pgvector": PostgreSQL searching the vectors itself (tests ask for it by parametrizing)
+    url = request.getfixturevalue("pgvector_url" if request.param == "pgvector" else "pg_url")
     yield url
     engine = create_engine(url)
     with engine.begin() as conn:

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
 
 from lexo.api.app import create_app
 from lexo.document import Page, PageSource, ProcessedDocument
@@ -78,19 +77,11 @@ DOCS: dict[str, dict[str, Any]] = {
 }
 
 
-@pytest.fixture(params=["sqlite", "postgresql", "pgvector"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """Every search test on SQLite, on PostgreSQL with vectors in memory and on PostgreSQL
-    searching them itself (pgvector)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'lexo.db'}"
-        return
-    url = request.getfixturevalue("pg_url" if request.param == "postgresql" else "pgvector_url")
-    yield url
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("TRUNCATE documents, pages, jobs RESTART IDENTITY CASCADE"))
-    engine.dispose()
+#: Search tests on a database run on SQLite, on PostgreSQL with vectors in memory and on
+#: PostgreSQL searching them itself (pgvector): conftest's database_url, with a third variant.
+every_database = pytest.mark.parametrize(
+    "database_url", ["sqlite", "postgresql", "pgvector"], indirect=True
+)
 
 
 def add_document(runtime: Runtime, key: str, spec: dict[str, Any]) -> int:
@@ -132,6 +123,7 @@ def _ids(body: dict[str, Any]) -> list[int]:
     return [hit["document_id"] for hit in body["results"]]
 
 
+@every_database
 def test_french_queries_match_despite_accents_case_plurals(filed: Any) -> None:
     client, ids = filed
     body = _search(client, q="facture electricite mars")
@@ -151,6 +143,7 @@ def test_french_queries_match_despite_accents_case_plurals(filed: Any) -> None:
     assert facets["year"] == [{"value": "2026", "count": 2}]
 
 
+@every_database
 def test_ocr_noise_is_found_by_meaning(filed: Any) -> None:
     client, ids = filed
     body = _search(client, q="facture consommation eau potable")
@@ -160,6 +153,7 @@ def test_ocr_noise_is_found_by_meaning(filed: Any) -> None:
     assert _ids(vector_only)[0] == ids["eau_ocr"]
 
 
+@every_database
 def test_filters_narrow_every_mode(filed: Any) -> None:
     client, ids = filed
     for mode in ("hybrid", "bm25", "vector"):
@@ -178,6 +172,7 @@ def test_filters_narrow_every_mode(filed: Any) -> None:
     assert bad.status_code == 422
 
 
+@every_database
 def test_bm25_mode_keeps_its_scores_and_vector_mode_finds_without_words(filed: Any) -> None:
     client, ids = filed
     bm25 = _search(client, q="loyer", mode="bm25")
@@ -188,6 +183,7 @@ def test_bm25_mode_keeps_its_scores_and_vector_mode_finds_without_words(filed: A
     assert _ids(semantic_hit)[0] == ids["loyer"]
 
 
+@every_database
 def test_similar_documents(filed: Any) -> None:
     client, ids = filed
     response = client.get(f"/api/v1/documents/{ids['elec_mars']}/similar", params={"limit": 3})
@@ -199,6 +195,7 @@ def test_similar_documents(filed: Any) -> None:
     assert client.get("/api/v1/documents/9999/similar").status_code == 404
 
 
+@every_database
 def test_another_process_sees_added_and_deleted_documents(
     filed: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -251,6 +248,7 @@ def _read_document(runtime: Runtime, text: str) -> int:
     return doc_id
 
 
+@every_database
 def test_without_a_model_search_falls_back_to_bm25(settings: Settings) -> None:
     runtime = Runtime(settings)  # an empty model cache
     with TestClient(create_app(runtime=runtime)) as client:
