@@ -85,6 +85,29 @@ def launch(work: Path, **env_extra: str) -> tuple[subprocess.Popen[bytes], str, 
     return proc, f"http://127.0.0.1:{port}", start
 
 
+#: What any process serving LEXO's API must import before it can answer: the web framework,
+#: the ASGI server, the database toolkit and the settings library (the floor under `healthy`).
+FLOOR_IMPORTS = "import fastapi, uvicorn, sqlalchemy, pydantic_settings"
+
+
+def floor_run() -> dict[str, float]:
+    """Launch → exit of a Python process that only imports the server stack, for scale."""
+    start = time.perf_counter()
+    # os._exit: the interpreter's clean-up of those modules at exit is not part of the floor.
+    subprocess.run([sys.executable, "-c", f"{FLOOR_IMPORTS}; import os; os._exit(0)"], check=True)
+    return {"stack_imports_s": time.perf_counter() - start}
+
+
+def bytecode_note() -> str:
+    """Whether LEXO's own modules start from compiled bytecode (`make setup` compiles them)."""
+    cache = ROOT / "src" / "lexo" / "__pycache__"
+    if any(cache.glob("*.pyc")):
+        return "LEXO's modules start from compiled bytecode"
+    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        return "LEXO's modules are compiled at every start (PYTHONDONTWRITEBYTECODE set)"
+    return "LEXO's modules were not compiled yet (the first start compiles them)"
+
+
 def one_run(scan: Path, work: Path) -> dict[str, float]:
     proc, base, start = launch(work)
     try:
@@ -217,6 +240,7 @@ def main() -> None:
     series: dict[str, list[dict[str, float]]] = {
         "fresh_data_folder": [],
         "existing_data_folder": [],
+        "stack_imports_only": [],
     }
     with tempfile.TemporaryDirectory(prefix="lexo-bench-") as tmp:
         base = Path(tmp)
@@ -226,6 +250,7 @@ def main() -> None:
             # alternate the two series so machine noise falls on both alike
             series["fresh_data_folder"].append(one_run(make_scan(base, 2 * i), base / f"f{i}"))
             series["existing_data_folder"].append(one_run(make_scan(base, 2 * i + 1), kept))
+            series["stack_imports_only"].append(floor_run())
         models: dict[str, object] = {}
         if not args.no_models:
             models = models_phase(base / "m", args.models_dir)
@@ -234,10 +259,21 @@ def main() -> None:
     for name, runs in series.items():
         keys = list(runs[0])
         medians[name] = {k: statistics.median(r[k] for r in runs) for k in keys}
-        print(f"lexo serve, {name.replace('_', ' ')}, {args.runs} cold starts (median, min–max):")
+        title = (
+            f"python -c '{FLOOR_IMPORTS}', {args.runs} runs"
+            if name == "stack_imports_only"
+            else f"lexo serve, {name.replace('_', ' ')}, {args.runs} cold starts"
+        )
+        print(f"{title} (median, min–max):")
         for k in keys:
             values = [r[k] for r in runs]
             print(f"  {k:<26} {medians[name][k]:8.3f}   ({min(values):.3f}–{max(values):.3f})")
+    floor = medians["stack_imports_only"]["stack_imports_s"]
+    healthy = medians["existing_data_folder"]["healthy_s"]
+    print(
+        f"healthy API (existing data folder) {healthy:.3f} s = stack imports {floor:.3f} s "
+        f"+ {healthy - floor:.3f} s; {bytecode_note()}"
+    )
     if models:
         print("models, each loaded cold in a fresh process and run once:")
         for key, item in models["each_cold"].items():  # type: ignore[attr-defined]
@@ -265,6 +301,7 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "runs": series,
         "median": medians,
+        "bytecode": bytecode_note(),
         "models": models,
     }
     (RESULTS / "startup.json").write_text(json.dumps(out, indent=2))

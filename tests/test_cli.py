@@ -100,3 +100,44 @@ def test_doctor_and_config_errors(tmp_path: Path) -> None:
     assert "[ok] tesseract data" in doctor.stdout and "[ok] database" in doctor.stdout
     env_bad = run(tmp_path, "serve", "--host", "0.0.0.0", "--port", "1")
     assert env_bad.returncode == 6 and "LEXO_API_TOKEN" in env_bad.stderr
+
+
+@pytest.mark.parametrize("command", ["version", "serve"])
+def test_start_up_runs_without_the_garbage_collector_then_restores_it(
+    tmp_path: Path, command: str
+) -> None:
+    """The `lexo` script pauses the cyclic collector while it imports (lexo.entry); every
+    command turns it back on, with what start-up made frozen. `serve` is stopped right after
+    its start-up by a server that cannot bind (the port is taken)."""
+    import socket
+
+    probe = (
+        "import gc, sys\n"
+        "from lexo import entry\n"
+        "try:\n"
+        "    entry.main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('state', gc.isenabled(), gc.get_freeze_count() > 10000)\n"
+    )
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        env = {
+            **os.environ,
+            "LEXO_DATA_DIR": str(tmp_path / "data"),
+            "LEXO_INBOX_DIR": str(tmp_path / "inbox"),
+            "LEXO_MODELS_DIR": str(tmp_path / "ml_models"),
+            "LEXO_PORT": str(taken.getsockname()[1]),
+            "LEXO_LOG_LEVEL": "WARNING",
+            "LEXO_WATCH_INBOX": "false",
+        }
+        out = subprocess.run(
+            [sys.executable, "-c", probe, command],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=120,
+        )
+    assert "state True True" in out.stdout, out.stdout + out.stderr

@@ -16,6 +16,7 @@ import typer
 from lexo import __version__
 from lexo.cli_index import index_app
 from lexo.cli_models import models_app
+from lexo.entry import started
 from lexo.errors import ExitCode, LexoError
 from lexo.modelload import enforce_offline
 from lexo.settings import Settings
@@ -27,6 +28,14 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _start(context: typer.Context) -> None:
+    # `serve` ends its start-up itself, once its server app is built (lexo.entry).
+    if context.invoked_subcommand != "serve":
+        started()
+
 
 app.add_typer(models_app, name="models")
 app.add_typer(index_app, name="index")
@@ -87,6 +96,7 @@ def serve(
         overrides["embedded_worker"] = False
     settings = _settings(**overrides)
     api = create_app(settings, background=True)
+    started()
     typer.echo(f"LEXO {__version__} on http://{settings.host}:{settings.port}/ ", err=True)
     uvicorn.run(
         api,
