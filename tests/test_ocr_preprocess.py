@@ -25,6 +25,7 @@ from lexo.ocr.preprocess import (
     upscale_factor,
 )
 from lexo.ocr.tesseract import TesseractEngine
+from lexo.ocr.turn import turn
 from lexo.settings import Settings
 
 ALL_STEPS = ["flatten", "despeckle", "smooth"]
@@ -60,6 +61,27 @@ def test_grain_tells_scans_from_rendered_and_bilevel_pages() -> None:
     assert grain(Image.new("L", (50, 50), 230)) == 0.0
     assert grain(grainy(page)) > GRAIN_MIN
     assert grain(Image.new("L", (1, 40), 0)) == 0.0  # no neighbours to compare
+
+
+@pytest.mark.parametrize(
+    ("size", "degrees", "bands"),
+    [
+        ((2481, 3508), 1.94, None),  # an A4 page at 300 dpi, one band per core
+        ((2481, 3508), -1.39, 3),
+        ((1201, 1599), 7.25, 4),  # odd sizes: rows split unevenly
+        ((1201, 1599), -14.0, 2),
+        ((640, 320), 2.5, 4),  # too few rows for bands: one piece
+    ],
+)
+def test_turn_in_bands_is_pillows_rotate_pixel_for_pixel(
+    size: tuple[int, int], degrees: float, bands: int | None
+) -> None:
+    page = grainy(rendered_page(size), seed=5)
+    expected = page.rotate(degrees, expand=True, fillcolor=201, resample=Image.Resampling.BICUBIC)
+    turned = turn(page, degrees, 201, bands=bands)
+    assert turned.size == expected.size
+    assert turned.mode == expected.mode
+    assert np.array_equal(np.asarray(turned), np.asarray(expected))
 
 
 def test_despeckle_is_pillows_median_filter_twice() -> None:

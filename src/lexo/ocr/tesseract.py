@@ -27,6 +27,7 @@ from lexo.document import Box, Line, Word
 from lexo.errors import ModelMissingError, OcrError
 from lexo.ocr.engine import OcrResult
 from lexo.ocr.preprocess import CleanUp
+from lexo.ocr.turn import turn
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -341,10 +342,11 @@ def _straighten(gray: Image.Image, skew: float) -> tuple[Image.Image, float]:
     0.3–1.5°) CER fell from 1.19 % to 0.86 %, and on linn's skewed variants from 4.4 % and
     21 % to 0.8 % (docs/benchmarks.md). The corners the turn uncovers take the paper's shade:
     white corners on a gray page would be all a global threshold sees (the text vanishes).
+    The turn is Pillow's bicubic one, computed on every core (:mod:`lexo.ocr.turn`).
     """
     if not DESKEW_MIN_DEGREES <= abs(skew) <= DESKEW_MAX_DEGREES:
         return gray, 0.0
-    level = gray.rotate(skew, expand=True, fillcolor=_paper_shade(gray), resample=_bicubic())
+    level = turn(gray, skew, _paper_shade(gray))
     return level, skew
 
 
@@ -405,12 +407,6 @@ def _paper_shade(gray: Image.Image) -> int:
     """The most common gray level of a page: its paper."""
     histogram = gray.histogram()
     return max(range(256), key=histogram.__getitem__)
-
-
-def _bicubic() -> Any:
-    from PIL import Image
-
-    return Image.Resampling.BICUBIC
 
 
 def _read(api: Any, gray: Image.Image, dpi: int | None) -> tuple[OcrResult, float]:
