@@ -106,11 +106,12 @@ class Lexo:
         self.languages = settings.ocr_languages
         self.trocr_missing = unavailable_reason(settings)
         self.pipeline = Pipeline(settings)
+        #: Of the last page's seconds, those spent understanding the text (fields, entities,
+        #: type): what is left is reading, image file to text, as the other engines do.
+        self.understand_s = 0.0
 
     def read(self, image: Path) -> str:
         document = self.pipeline.process_file(image, strategy=self.strategy)
-        #: Of the seconds measured, those spent understanding the text (fields, entities,
-        #: type): what is left is reading, image file to text, as the other engines do.
         self.understand_s = float(document.timings.get("understand_s", 0.0))
         return document.text
 

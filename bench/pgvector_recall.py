@@ -42,6 +42,7 @@ def main() -> int:
     import numpy as np
     from sqlalchemy import insert
     from tests.fixtures.pgvector_server import start
+    from tests.fixtures.rows import document_row
 
     from lexo.index.vectors import VectorIndex
     from lexo.runtime import Runtime
@@ -66,20 +67,7 @@ def main() -> int:
     with runtime.db.write() as conn:
         conn.execute(
             insert(documents),
-            [
-                {
-                    "id": i + 1,
-                    "sha256": f"{i + 1:064d}",
-                    "original_name": f"{i}.pdf",
-                    "mime": "application/pdf",
-                    "size_bytes": 1,
-                    "status": "done",
-                    "source": "api",
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for i in range(len(texts))
-            ],
+            [document_row(i + 1, now, original_name=f"{i}.pdf") for i in range(len(texts))],
         )
         conn.execute(
             insert(chunks),

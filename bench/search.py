@@ -252,6 +252,7 @@ def bulk_load(db: Any, n: int, lines: list[str], model: str, dim: int) -> None:
     """n one-page documents with text, fields and one random unit vector each."""
     import numpy as np
     from sqlalchemy import insert
+    from tests.fixtures.rows import document_row
 
     from lexo.store.tables import chunks, documents, pages
 
@@ -270,25 +271,19 @@ def bulk_load(db: Any, n: int, lines: list[str], model: str, dim: int) -> None:
         matrix = vecs.normal(size=(len(ids), dim)).astype(np.float32)
         matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
         docs = [
-            {
-                "id": i,
-                "sha256": f"{i:064d}",
-                "original_name": f"synthetic-{i}.pdf",
-                "mime": "application/pdf",
-                "size_bytes": 1,
-                "status": "done",
-                "source": "api",
-                "doc_type": rng.choice(types),
-                "fields": {
+            document_row(
+                i,
+                now,
+                original_name=f"synthetic-{i}.pdf",
+                doc_type=rng.choice(types),
+                fields={
                     "date": {
                         "value": f"{rng.choice((2024, 2025, 2026))}-{rng.randint(1, 12):02d}-15"
                     },
                     "amount_total": {"value": round(rng.uniform(10, 3000), 2)},
                 },
-                "page_count": 1,
-                "created_at": now,
-                "updated_at": now,
-            }
+                page_count=1,
+            )
             for i in ids
         ]
         with db.write() as conn:

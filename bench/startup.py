@@ -270,9 +270,10 @@ def main() -> None:
             print(f"  {k:<26} {medians[name][k]:8.3f}   ({min(values):.3f}–{max(values):.3f})")
     floor = medians["stack_imports_only"]["stack_imports_s"]
     healthy = medians["existing_data_folder"]["healthy_s"]
+    bytecode = bytecode_note()
     print(
         f"healthy API (existing data folder) {healthy:.3f} s = stack imports {floor:.3f} s "
-        f"+ {healthy - floor:.3f} s; {bytecode_note()}"
+        f"+ {healthy - floor:.3f} s; {bytecode}"
     )
     if models:
         print("models, each loaded cold in a fresh process and run once:")
@@ -301,7 +302,7 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "runs": series,
         "median": medians,
-        "bytecode": bytecode_note(),
+        "bytecode": bytecode,
         "models": models,
     }
     (RESULTS / "startup.json").write_text(json.dumps(out, indent=2))

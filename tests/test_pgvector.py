@@ -21,6 +21,7 @@ from lexo.store.db import Database
 from lexo.store.semantic import PREPARING_REASON, SearchIndex
 from lexo.store.tables import chunks, documents
 
+from .fixtures.rows import document_row
 from .test_search_hybrid import DOCS, add_document
 
 
@@ -43,23 +44,7 @@ def _documents(db: Database, count: int, *, seed: int = 0, dim: int = 384) -> np
 
     now = datetime.now(UTC)
     with db.write() as conn:
-        conn.execute(
-            insert(documents),
-            [
-                {
-                    "id": i,
-                    "sha256": f"{i:064d}",
-                    "original_name": f"{i}.pdf",
-                    "mime": "application/pdf",
-                    "size_bytes": 1,
-                    "status": "done",
-                    "source": "api",
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for i in range(1, count + 1)
-            ],
-        )
+        conn.execute(insert(documents), [document_row(i, now) for i in range(1, count + 1)])
         conn.execute(
             insert(chunks),
             [
