@@ -13,6 +13,9 @@ from rapidfuzz.distance import Levenshtein
 
 from lexo.errors import ModelMissingError, OcrError
 from lexo.ocr import ENGINES, Engines, OcrResult, TesseractEngine
+from lexo.ocr import tesseract as tesseract_module
+from lexo.ocr.preprocess import CleanUp
+from lexo.ocr.tesseract import WEAK_BELOW
 from lexo.settings import Settings
 
 CORPUS = Path(
@@ -227,3 +230,51 @@ def test_skewed_page_is_straightened(
     assert any("straightened" in note for note in result.notes)
     assert result.size == skewed.size  # boxes are mapped back onto the page as given
     assert cer(result.text, upright_text) < 0.03
+
+
+class _Smear(CleanUp):
+    """A clean-up step gone wrong (a blur far too wide for the page): what the engine must
+    not keep when Tesseract trusts the page as given more."""
+
+    def apply(self, gray: Image.Image, dpi: int | None = None) -> tuple[Image.Image, list[str]]:
+        from PIL import ImageFilter
+
+        return gray.filter(ImageFilter.GaussianBlur(3.5)), ["smooth"]
+
+
+def test_a_preparation_that_hurts_is_not_kept(
+    tmp_path: Path, phototest: Image.Image, upright_text: str
+) -> None:
+    settings = make_settings(tmp_path, ocr_threads=1, ocr_deskew=False)
+    engine = TesseractEngine(settings)
+    try:
+        engine.clean_up = _Smear()
+        smeared = engine.recognize(phototest, dpi=300)
+        assert any("read as given" in note for note in smeared.notes), smeared.notes
+        assert cer(smeared.text, upright_text) < 0.03
+        # The smeared reading alone, for comparison: the gate is what saved the page.
+        engine.clean_up = CleanUp.off()
+        alone = engine.recognize(_Smear().apply(phototest)[0], dpi=300)
+        assert alone.confidence is None or alone.confidence < WEAK_BELOW
+        assert cer(alone.text, upright_text) > cer(smeared.text, upright_text) + 0.02
+    finally:
+        engine.close()
+
+
+def test_a_preparation_that_helps_costs_one_reading(tmp_path: Path, phototest: Image.Image) -> None:
+    engine = TesseractEngine(make_settings(tmp_path, ocr_threads=1))
+    calls: list[int] = []
+    real = tesseract_module._read
+
+    def counted(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    try:
+        tesseract_module._read = counted  # type: ignore[assignment]
+        result = engine.recognize(phototest, dpi=300)
+    finally:
+        tesseract_module._read = real
+        engine.close()
+    assert result.confidence is not None and result.confidence >= WEAK_BELOW
+    assert len(calls) == 1
