@@ -15,7 +15,6 @@ that, a page under 200 dpi is enlarged and a grainy one (a scan, a photo) cleane
 
 from __future__ import annotations
 
-import math
 import os
 import threading
 import time
@@ -26,9 +25,18 @@ from typing import TYPE_CHECKING, Any
 from lexo.document import Box, Line, Word
 from lexo.errors import ModelMissingError, OcrError
 from lexo.ocr.engine import OcrResult
+from lexo.ocr.geometry import (
+    baseline_slope,
+    estimate_skew,
+    page_skew,
+    paper_shade,
+    shrink,
+    skew_degrees,
+    straighten,
+    unturn,
+)
 from lexo.ocr.order import arrange
 from lexo.ocr.preprocess import CleanUp
-from lexo.ocr.turn import turn
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -44,10 +52,6 @@ _APT_PACKAGE = "tesseract-ocr-{lang}"
 #: LEXO's names for Tesseract's page segmentation modes (tesserocr.PSM values).
 PAGE_SEGMENTATION = {"auto": 3, "single_column": 4, "single_block": 6}
 
-#: Skew (degrees) from which a page is straightened and read again.
-DESKEW_MIN_DEGREES = 1.0
-#: Skew beyond which the measure is not trusted (tables and diagrams fool it).
-DESKEW_MAX_DEGREES = 15.0
 #: A reading under this mean word confidence (0..100) asks OSD whether the page is turned.
 ORIENTATION_CHECK_BELOW = 75.0
 #: A reading of a cleaned, enlarged or straightened page under this mean word confidence is
@@ -185,9 +189,9 @@ class TesseractEngine:
         result.rotation = round(turn, 2)
         if turn:
             # Boxes go back to the page as given, so that they sit on its picture.
-            result.lines = _unturn(result.lines, turn, gray.size, enlarged)
+            result.lines = unturn(result.lines, turn, gray.size, enlarged)
         if enlarged != image.size:
-            result.lines = _shrink(result.lines, enlarged, image.size)
+            result.lines = shrink(result.lines, enlarged, image.size)
         result.size = (image.width, image.height)
         return result
 
@@ -199,7 +203,7 @@ class TesseractEngine:
         notes: list[str] = []
         turn = 0.0
         if self.deskew:
-            gray, skew = _straighten(gray, _estimate_skew(api, gray))
+            gray, skew = straighten(gray, estimate_skew(api, gray))
             if skew:
                 notes.append(f"The page was straightened by {skew:+.1f}°.")
                 turn += skew
@@ -207,14 +211,14 @@ class TesseractEngine:
         if self.orientation and _doubtful(result):
             quarter = self._detect_orientation(gray)
             if quarter:
-                turned = gray.rotate(quarter, expand=True, fillcolor=_paper_shade(gray))
+                turned = gray.rotate(quarter, expand=True, fillcolor=paper_shade(gray))
                 candidate, skew = _read(api, turned, dpi)
                 if _better(candidate, result):
                     result, gray = candidate, turned
                     notes.append(f"The page was turned {quarter}° to be read upright.")
                     turn += quarter
                     if self.deskew:  # a turned page's lines were vertical when measured
-                        level, skew = _straighten(gray, skew)
+                        level, skew = straighten(gray, skew)
                         if skew:
                             result, _ = _read(api, level, dpi)
                             gray = level
@@ -350,110 +354,6 @@ def _better(candidate: OcrResult, current: OcrResult) -> bool:
     return score(candidate) > score(current)
 
 
-#: Skew is measured on the page shrunk by this factor: baseline angles do not change with
-#: scale, and layout analysis of a third-size page costs ~0.05–0.1 s instead of ~0.5 s.
-SKEW_SCALE = 1 / 3
-
-
-def _estimate_skew(api: Any, gray: Image.Image) -> float:
-    """Degrees to turn the page counter-clockwise to level its text lines, from Tesseract's
-    layout analysis (no recognition) of a reduced copy."""
-    from PIL import Image
-    from tesserocr import RIL
-
-    small = gray.resize(
-        (max(1, round(gray.width * SKEW_SCALE)), max(1, round(gray.height * SKEW_SCALE))),
-        Image.Resampling.BOX,
-    )
-    slopes: list[tuple[float, float]] = []
-    try:
-        api.SetImage(small)
-        iterator = api.AnalyseLayout()
-        while iterator is not None:
-            baseline = iterator.Baseline(RIL.TEXTLINE)
-            if baseline:
-                slopes.append(_baseline_slope(baseline))
-            if not iterator.Next(RIL.TEXTLINE):
-                break
-    finally:
-        api.Clear()
-    return _page_skew(slopes, 0.0)
-
-
-def _straighten(gray: Image.Image, skew: float) -> tuple[Image.Image, float]:
-    """The page turned by ``skew`` degrees when that is worth doing; else unchanged and 0.
-
-    Straightening before reading beats reading twice: on the development set's scans (skewed
-    0.3–1.5°) CER fell from 1.19 % to 0.86 %, and on linn's skewed variants from 4.4 % and
-    21 % to 0.8 % (docs/benchmarks.md). The corners the turn uncovers take the paper's shade:
-    white corners on a gray page would be all a global threshold sees (the text vanishes).
-    The turn is Pillow's bicubic one, computed on every core (:mod:`lexo.ocr.turn`).
-    """
-    if not DESKEW_MIN_DEGREES <= abs(skew) <= DESKEW_MAX_DEGREES:
-        return gray, 0.0
-    level = turn(gray, skew, _paper_shade(gray))
-    return level, skew
-
-
-def _unturn(
-    lines: list[Line], degrees: float, turned: tuple[int, int], original: tuple[int, int]
-) -> list[Line]:
-    """Boxes read on a page turned ``degrees`` counter-clockwise (PIL ``rotate`` with
-    ``expand``, which keeps the centre at the centre) as boxes on the page before the turn:
-    the upright rectangle around each box's four turned-back corners. Successive turns
-    compose into one, so the total angle is enough."""
-    cos, sin = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
-    (tcx, tcy), (ocx, ocy) = (turned[0] / 2, turned[1] / 2), (original[0] / 2, original[1] / 2)
-    width, height = original
-
-    def back(box: Box | None) -> Box | None:
-        if box is None:
-            return None
-        xs, ys = [], []
-        for x, y in ((box[0], box[1]), (box[2], box[1]), (box[0], box[3]), (box[2], box[3])):
-            dx, dy = x - tcx, y - tcy
-            xs.append(ocx + dx * cos - dy * sin)
-            ys.append(ocy + dx * sin + dy * cos)
-        x0, y0 = max(0, math.floor(min(xs))), max(0, math.floor(min(ys)))
-        x1, y1 = min(width, math.ceil(max(xs))), min(height, math.ceil(max(ys)))
-        return (x0, y0, max(x0, x1), max(y0, y1))
-
-    return _map_boxes(lines, back)
-
-
-def _shrink(lines: list[Line], read: tuple[int, int], given: tuple[int, int]) -> list[Line]:
-    """Boxes read on a page enlarged to ``read`` as boxes on the page as ``given``."""
-    sx, sy = given[0] / read[0], given[1] / read[1]
-
-    def back(box: Box | None) -> Box | None:
-        if box is None:
-            return None
-        x0, y0 = min(given[0], math.floor(box[0] * sx)), min(given[1], math.floor(box[1] * sy))
-        x1, y1 = min(given[0], math.ceil(box[2] * sx)), min(given[1], math.ceil(box[3] * sy))
-        return (x0, y0, max(x0, x1), max(y0, y1))
-
-    return _map_boxes(lines, back)
-
-
-def _map_boxes(lines: list[Line], back: Callable[[Box | None], Box | None]) -> list[Line]:
-    """The lines with every line and word box passed through ``back``."""
-    return [
-        Line(
-            line.text,
-            line.confidence,
-            back(line.box),
-            tuple(Word(w.text, w.confidence, back(w.box)) for w in line.words),
-        )
-        for line in lines
-    ]
-
-
-def _paper_shade(gray: Image.Image) -> int:
-    """The most common gray level of a page: its paper."""
-    histogram = gray.histogram()
-    return max(range(256), key=histogram.__getitem__)
-
-
 def _read(api: Any, gray: Image.Image, dpi: int | None) -> tuple[OcrResult, float]:
     """One reading of a grayscale page, and the skew (degrees, counter-clockwise to level)
     that Tesseract's layout analysis measured on its first text block."""
@@ -478,7 +378,7 @@ def _read(api: Any, gray: Image.Image, dpi: int | None) -> tuple[OcrResult, floa
             words = []
 
         iterator = api.GetIterator()
-        block_skew = _skew_degrees(iterator)
+        block_skew = skew_degrees(iterator)
         slopes: list[tuple[float, float]] = []  # (angle, length) of each text line's baseline
         for item in iterate_level(iterator, RIL.WORD) if iterator is not None else ():
             # Every block starts a paragraph; a blank line separates paragraphs, like
@@ -492,7 +392,7 @@ def _read(api: Any, gray: Image.Image, dpi: int | None) -> tuple[OcrResult, floa
                 paras.append([])
             if not words:
                 line_box = _box(item.BoundingBox(RIL.TEXTLINE))
-                slopes.append(_baseline_slope(item.Baseline(RIL.TEXTLINE)))
+                slopes.append(baseline_slope(item.Baseline(RIL.TEXTLINE)))
             text = _word_text(item, RIL.WORD)
             if text:
                 conf = round(float(item.Confidence(RIL.WORD)), 2)
@@ -500,38 +400,7 @@ def _read(api: Any, gray: Image.Image, dpi: int | None) -> tuple[OcrResult, floa
         flush()
     finally:
         api.Clear()  # frees the page image and results; the languages stay loaded
-    return _result(arrange(paras), time.perf_counter() - start), _page_skew(slopes, block_skew)
-
-
-def _baseline_slope(baseline: Any) -> tuple[float, float]:
-    if not baseline:
-        return 0.0, 0.0
-    (x1, y1), (x2, y2) = baseline
-    return math.degrees(math.atan2(y2 - y1, x2 - x1)), math.hypot(x2 - x1, y2 - y1)
-
-
-def _page_skew(slopes: list[tuple[float, float]], block_skew: float) -> float:
-    """Degrees to turn the page counter-clockwise to level it: the length-weighted median of
-    its text lines' baseline angles (a block's own estimate when there are too few lines)."""
-    usable = sorted((a, w) for a, w in slopes if w > 0 and abs(a) <= DESKEW_MAX_DEGREES)
-    if len(usable) < 3:
-        return block_skew
-    half, seen = sum(w for _, w in usable) / 2, 0.0
-    for angle, weight in usable:
-        seen += weight
-        if seen >= half:
-            return angle
-    return usable[-1][0]
-
-
-def _skew_degrees(iterator: Any) -> float:
-    if iterator is None:
-        return 0.0
-    try:
-        _orientation, _direction, _order, radians = iterator.Orientation()
-    except (RuntimeError, ValueError):
-        return 0.0
-    return math.degrees(radians)
+    return _result(arrange(paras), time.perf_counter() - start), page_skew(slopes, block_skew)
 
 
 def _result(paras: list[list[Line]], seconds: float) -> OcrResult:
