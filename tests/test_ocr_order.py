@@ -80,3 +80,14 @@ def footer_text(footer: list[Line]) -> list[str]:
 def test_lines_without_boxes_are_left_alone() -> None:
     paras = [[Line("a", 90.0, None, ())], [Line("b", 90.0, None, ())]]
     assert texts(arrange(paras)) == [["a"], ["b"]]
+
+
+def test_a_header_is_read_before_the_body_under_it() -> None:
+    recipient = [line(t, 100, 300 + 40 * i) for i, t in enumerate(("Mme Sophie Martin", "Lyon"))]
+    title = [line("Facture n° FA8585243", 100, 600)]  # three lines under the header
+    issuer = [line(t, 1300, 150 + 40 * i) for i, t in enumerate(("ÉNERGIES", "Val", "Nantes"))]
+    out = arrange([recipient, title, issuer])
+    assert texts(out) == texts([recipient, issuer, title])
+    # A heading one line under the paragraphs beside it stays where Tesseract put it.
+    close = [line("Facture n° FA8585243", 100, 400)]
+    assert texts(arrange([recipient, close, issuer])) == texts([recipient, close, issuer])

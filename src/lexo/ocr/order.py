@@ -14,9 +14,11 @@ right (a two-column page of prose keeps its columns):
   row, when they look like a form or a table: the left one's lines end with a colon (labels),
   or one of them is mostly figures (amounts, dates, quantities), or three or more of them line
   up. Two blocks of prose, or two address blocks, keep their order.
-- **What lies above comes first.** A paragraph lying wholly above another that it overlaps
-  horizontally is read before it (a right-hand totals block before the footer that spans the
-  page), otherwise Tesseract's order stands.
+- **What lies above comes first.** A paragraph above a horizontal cut of the page is read
+  before those under it (a letter's header, left and right, before its body), and one lying
+  wholly above another that it overlaps horizontally before it (a right-hand totals block
+  before the footer that spans the page). Paragraphs of prose keep Tesseract's order among
+  themselves, so that columns of prose stay columns.
 
 Pure functions of :class:`~lexo.document.Line` lists; no Tesseract here.
 """
@@ -44,6 +46,10 @@ FIGURE_SHARE = 0.6
 FIGURE_LETTERS = 4
 #: Paragraphs whose lines hold this many words (median) or more are prose, never cut in rows.
 PROSE_WORDS = 5
+#: A horizontal cut between bands of the page is at least this many lines high (median line
+#: height): a letter's header stands 3 lines above its body, while the paragraphs and
+#: headings of linn's two columns line up across the page with gaps of 1-1.5 lines.
+CUT_LINES = 2.0
 
 Paragraph = list[Line]
 
@@ -198,21 +204,25 @@ def _join(row: list[Line]) -> Line:
 
 
 def _above_first(paras: list[Paragraph]) -> list[Paragraph]:
-    """Tesseract's order, except that a paragraph wholly above another that it overlaps
-    horizontally comes before it (a stable topological sort: ties keep Tesseract's order)."""
+    """Tesseract's order, except that what lies above comes first: a paragraph in a band of
+    the page above another's (bands: parts of the page between wide horizontal cuts), or
+    wholly above another that it overlaps horizontally.
+    Two paragraphs of prose keep Tesseract's order (the columns of a page of prose). A stable
+    topological sort: ties keep Tesseract's order."""
     bounds = [_bounds(p) for p in paras]
+    heights = [ln.box[3] - ln.box[1] for p in paras for ln in p if ln.box is not None]
+    bands = _bands(bounds, CUT_LINES * statistics.median(heights))
+    prose = [_prose(p) for p in paras]
     count = len(paras)
-    before: list[set[int]] = [set() for _ in range(count)]  # j in before[i]: j precedes i
+    after: list[list[int]] = [[] for _ in range(count)]
+    waiting = [0] * count
     for i in range(count):
         for j in range(count):
             a, b = bounds[j], bounds[i]
-            if j != i and a[3] <= b[1] and a[0] < b[2] and b[0] < a[2]:
-                before[i].add(j)
-    waiting = [len(before[i]) for i in range(count)]
-    after: list[list[int]] = [[] for _ in range(count)]
-    for i in range(count):
-        for j in before[i]:
-            after[j].append(i)
+            above = bands[j] < bands[i] or (a[3] <= b[1] and a[0] < b[2] and b[0] < a[2])
+            if j != i and above and not (prose[i] and prose[j]):
+                after[j].append(i)
+                waiting[i] += 1
     ready = [i for i in range(count) if not waiting[i]]
     heapq.heapify(ready)
     order: list[int] = []
@@ -224,6 +234,19 @@ def _above_first(paras: list[Paragraph]) -> list[Paragraph]:
             if not waiting[k]:
                 heapq.heappush(ready, k)
     return [paras[i] for i in order]
+
+
+def _bands(bounds: list[Box], gap: float) -> list[int]:
+    """The band of each box, numbered from the top: a new band starts under a horizontal
+    cut of the page at least ``gap`` high that no box crosses."""
+    band = [0] * len(bounds)
+    number, bottom = -1, float("-inf")
+    for i in sorted(range(len(bounds)), key=lambda k: bounds[k][1]):
+        if bounds[i][1] >= bottom + gap:
+            number += 1
+        band[i] = number
+        bottom = max(bottom, bounds[i][3])
+    return band
 
 
 def _bounds(para: Paragraph) -> Box:
