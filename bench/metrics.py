@@ -1,6 +1,6 @@
 """Text accuracy metrics for the benchmarks: character and word error rates.
 
-Both rates compare texts after ``normalize``, which removes differences that say nothing
+All rates compare texts after ``normalize``, which removes differences that say nothing
 about reading quality (how a PDF or an OCR engine spells a space, an apostrophe or a dash)
 and keeps those that do: case and accents change meaning in French ("côte", "cote",
 "Côté"), so a reader that drops them is wrong, and the metric says so.
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 
 from rapidfuzz.distance import Levenshtein
 
@@ -96,3 +97,25 @@ def wer(reference: str, hypothesis: str) -> float:
     handled as in ``cer``.
     """
     return word_distance(reference, hypothesis) / max(len(_words(reference)), 1)
+
+
+def bag_word_distance(reference: str, hypothesis: str) -> int:
+    """Order-free word error: reference words missed plus words added (multiset difference).
+
+    The normalised words are counted as a bag, so reading the blocks of a page in another
+    order (two columns, a table, a header read last) costs nothing, while a misread word costs
+    two (the right one missed, the wrong one added) and a lost or invented word one. Never more
+    than twice ``word_distance``, never less than the difference in word counts.
+    """
+    ref, hyp = Counter(_words(reference)), Counter(_words(hypothesis))
+    return (ref - hyp).total() + (hyp - ref).total()
+
+
+def bag_wer(reference: str, hypothesis: str) -> float:
+    """Order-free word error rate: ``bag_word_distance`` per reference word.
+
+    Where a page's reference order is arbitrary (a PDF text layer, a form) this is the fair
+    word measure: ``wer`` and ``cer`` also count the reading order. Empty references are
+    handled as in ``cer``.
+    """
+    return bag_word_distance(reference, hypothesis) / max(len(_words(reference)), 1)

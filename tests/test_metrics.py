@@ -1,13 +1,28 @@
-"""Benchmark text metrics: normalisation, character and word error rates."""
+"""Benchmark text metrics: normalisation, character, word and order-free word error rates."""
 
 from __future__ import annotations
 
+from random import Random
+
 import pytest
-from bench.metrics import cer, char_distance, normalize, wer, word_distance
-from hypothesis import given
+from bench.metrics import (
+    bag_wer,
+    bag_word_distance,
+    cer,
+    char_distance,
+    normalize,
+    wer,
+    word_distance,
+)
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60)
+lines = st.lists(
+    st.text(alphabet="abcdéèçœ 0123,.'", min_size=1, max_size=20).filter(lambda t: t.strip()),
+    min_size=2,
+    max_size=8,
+)
 
 
 @pytest.mark.parametrize(
@@ -53,10 +68,45 @@ def test_wer_exact_values() -> None:
     assert word_distance("un deux", "deux un") == 2
 
 
+def test_bag_wer_exact_values() -> None:
+    assert bag_wer("le chat noir", "le chat noir") == 0.0
+    assert bag_wer("le chat noir", "noir le chat") == 0.0  # order is free
+    assert bag_word_distance("un deux", "deux un") == 0  # where word_distance says 2
+    assert bag_wer("le chat noir", "le chien noir") == pytest.approx(2 / 3)  # missed + added
+    assert bag_wer("le chat noir", "le chat") == pytest.approx(1 / 3)  # one missed
+    assert bag_wer("le chat", "le gros chat noir") == 1.0  # two added
+    assert bag_word_distance("le le chat", "le chat") == 1  # counts, not sets
+    assert bag_word_distance("Été", "été") == 2  # case is kept, as in cer
+    assert bag_wer("l’été\n\nchaud", "chaud l'été") == 0.0  # typography and order only
+    assert bag_wer("", "") == 0.0
+    assert bag_wer("", "a b") == 2.0  # empty reference counts as one word
+
+
 @given(texts)
 def test_identical_texts_have_no_error(text: str) -> None:
     assert cer(text, text) == 0.0
     assert wer(text, text) == 0.0
+    assert bag_wer(text, text) == 0.0
+
+
+@given(lines, st.randoms(use_true_random=False))
+def test_permuted_lines_cost_no_bag_error_but_cost_cer(page: list[str], rnd: Random) -> None:
+    shuffled = page[:]
+    rnd.shuffle(shuffled)
+    reference, hypothesis = "\n".join(page), "\n".join(shuffled)
+    assume(normalize(reference) != normalize(hypothesis))
+    assert bag_word_distance(reference, hypothesis) == 0
+    assert bag_wer(reference, hypothesis) == 0.0
+    assert cer(reference, hypothesis) > 0.0
+
+
+@given(texts, texts)
+def test_bag_distance_is_bounded_by_word_edits(a: str, b: str) -> None:
+    bag = bag_word_distance(a, b)
+    assert bag == bag_word_distance(b, a)
+    assert abs(len(normalize(a).split()) - len(normalize(b).split())) <= bag
+    assert bag <= 2 * word_distance(a, b)  # a substitution is one miss and one addition
+    assert bag_wer(a, b) * max(len(normalize(a).split()), 1) == pytest.approx(bag)
 
 
 @given(texts, texts)
