@@ -16,8 +16,10 @@ if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
 if command -v apt-get >/dev/null 2>&1; then
   pkgs=(tesseract-ocr-fra tesseract-ocr-eng tesseract-ocr-osd)
   # chromium: the browser the web page tests drive (tests/e2e, through Playwright).
-  [ "$want_test" = 1 ] && pkgs+=(postgresql postgresql-contrib chromium)
-  [ "$want_bench" = 1 ] && pkgs+=(tesseract-ocr ghostscript)
+  # fonts: the held-out test set (tests/fixtures/heldout) draws its pages in DejaVu and
+  # Liberation, fonts the first development set never used.
+  [ "$want_test" = 1 ] && pkgs+=(postgresql postgresql-contrib chromium fonts-dejavu-core fonts-liberation)
+  [ "$want_bench" = 1 ] && pkgs+=(tesseract-ocr ghostscript fonts-dejavu-core fonts-liberation)
   missing=()
   for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
