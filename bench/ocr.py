@@ -93,10 +93,16 @@ class Lexo:
         #: Of the last page's seconds, those spent understanding the text (fields, entities,
         #: type): what is left is reading, image file to text, as the other engines do.
         self.understand_s = 0.0
+        #: Whether the last page was read a second time, as given (its prepared reading
+        #: was weak): what that costs shows in the seconds of those pages.
+        self.second_reading = False
 
     def read(self, image: Path) -> str:
         document = self.pipeline.process_file(image, strategy=self.strategy)
         self.understand_s = float(document.timings.get("understand_s", 0.0))
+        self.second_reading = any(
+            "read as given" in note for page in document.pages for note in page.notes
+        )
         return document.text
 
 
@@ -187,6 +193,7 @@ def run(engines: list[object], work: list[Page]) -> list[dict[str, object]]:
                     "word_edits": word_distance(truth, text),
                     "bag_edits": bag_word_distance(truth, text),
                     "ref_words": len(normalize(truth).split()),
+                    "second_reading": bool(getattr(engine, "second_reading", False)),
                     **({"error": error} if error else {}),
                 }
             )

@@ -70,6 +70,7 @@ def _scores(items: list[dict[str, Any]]) -> dict[str, float]:
             int(r["char_edits"]) / max(int(r["ref_chars"]), 1) for r in items
         ),
         "median_s_per_page": statistics.median(float(r["seconds"]) for r in items),
+        "second_readings": sum(1 for r in items if r.get("second_reading")),
         "median_reading_s_per_page": statistics.median(
             float(r.get("reading_seconds", r["seconds"])) for r in items
         ),
@@ -80,11 +81,10 @@ def print_summary(summary: Summary, column: str = "engine") -> None:
     """One line per group and engine (or variant): CER, WER, bag WER, median page CER, s/page."""
     width = max([10, *(len(name) for engines in summary.values() for name in engines)])
     gw = max([14, *(len(group) for group in summary)])
-    head = ("group", column, "pages", "CER", "WER", "bag WER", "med CER", "s/page", "read s")
+    head = ("group", column, "pages", "CER", "WER", "bag WER", "med CER", "s/page", "read s", "2nd")
     print(
-        f"{{:<{gw}}} {{:<{width}}} {{:>5}} {{:>7}} {{:>7}} {{:>7}} {{:>8}} {{:>7}} {{:>7}}".format(
-            *head
-        )
+        f"{{:<{gw}}} {{:<{width}}} {{:>5}} {{:>7}} {{:>7}} {{:>7}} {{:>8}} {{:>7}} {{:>7}} "
+        "{:>4}".format(*head)
     )
     for group, engines in summary.items():
         for engine, s in engines.items():
@@ -92,7 +92,8 @@ def print_summary(summary: Summary, column: str = "engine") -> None:
             print(
                 f"{group:<{gw}} {engine:<{width}} {int(s['pages']):>5} {s['cer']:>7.2%} "
                 f"{s['wer']:>7.2%} {s.get('bag_wer', 0.0):>7.2%} {s['median_page_cer']:>8.2%} "
-                f"{s['median_s_per_page']:>7.2f} {reading:>7.2f}"
+                f"{s['median_s_per_page']:>7.2f} {reading:>7.2f} "
+                f"{int(s.get('second_readings', 0)):>4}"
             )
 
 

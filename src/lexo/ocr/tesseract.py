@@ -174,12 +174,18 @@ class TesseractEngine:
                 # prepared page is checked against a reading of the page untouched, and
                 # the reading Tesseract trusts more is kept.
                 plain, _ = _read(api, given, dpi)
+                prepared_with = ", ".join(steps) or "straightening"
                 if _trusted_more(plain, result):
                     result, gray, turn, enlarged = plain, given, 0.0, given.size
                     notes = [
                         "The page was read as given: Tesseract trusted that reading more "
-                        f"than the one after {', '.join(steps) or 'straightening'}."
+                        f"than the one after {prepared_with}."
                     ]
+                else:
+                    notes.append(
+                        f"The page was also read as given; the reading after {prepared_with} "
+                        "was kept, Tesseract trusting it more."
+                    )
         finally:
             self._release(api)
         result.notes = notes
