@@ -11,14 +11,14 @@ Two corrections, each on geometry alone, which leave Tesseract's order untouched
 right (a two-column page of prose keeps its columns):
 
 - **Rows across blocks.** Side-by-side paragraphs whose lines share baselines are read row by
-  row, when they look like a form or a table: the left one's lines end with a colon (labels),
-  or one of them is mostly figures (amounts, dates, quantities), or three or more of them line
-  up. Two blocks of prose, or two address blocks, keep their order.
+  row, when they look like a form or a table: one of them is a column of labels ending with a
+  colon, or of figures (amounts, dates, quantities), and none of them is prose. Blocks of
+  prose, or two address blocks, keep their order.
 - **What lies above comes first.** A paragraph above a horizontal cut of the page is read
   before those under it (a letter's header, left and right, before its body), and one lying
   wholly above another that it overlaps horizontally before it (a right-hand totals block
-  before the footer that spans the page). Paragraphs of prose keep Tesseract's order among
-  themselves, so that columns of prose stay columns.
+  before the footer that spans the page). Paragraphs of prose are never moved, so that
+  columns of prose stay columns.
 
 Pure functions of :class:`~lexo.document.Line` lists; no Tesseract here.
 """
@@ -83,10 +83,9 @@ def _merge_rows(paras: list[Paragraph]) -> list[Paragraph]:
         groups.setdefault(find(i), []).append(i)
     merged: dict[int, Paragraph] = {}
     for root, members in groups.items():
-        if len(members) > 1:
+        if len(members) > 1 and _tabular([paras[m] for m in members]):
             rows = _rows([line for m in members for line in paras[m]])
-            if _tabular([paras[m] for m in members], rows):
-                merged[root] = [_join(row) for row in rows]
+            merged[root] = [_join(row) for row in rows]
     out: list[Paragraph] = []
     for index, para in enumerate(paras):
         root = find(index)
@@ -127,15 +126,17 @@ def _row_links(paras: list[Paragraph]) -> set[tuple[int, int]]:
     }
 
 
-def _tabular(members: list[Paragraph], rows: list[list[Line]]) -> bool:
+def _tabular(members: list[Paragraph]) -> bool:
     """Aligned paragraphs that read as a form or a table: a column of labels ending with a
-    colon, a column of figures, or rows of three cells or more."""
-    for para in members:
-        if sum(1 for line in para if line.text.rstrip().endswith(":")) * 2 >= len(para):
-            return True
-        if _figures(para):
-            return True
-    return sum(1 for row in rows if len(row) >= 3) * 2 >= len(rows)
+    colon, or a column of figures, and no prose among them (lines of a page's columns of
+    prose line up too, and a one-line paragraph of figures may stand beside them)."""
+    if any(_prose(para) for para in members):
+        return False
+    return any(
+        _figures(para)
+        or sum(1 for line in para if line.text.rstrip().endswith(":")) * 2 >= len(para)
+        for para in members
+    )
 
 
 def _figures(para: Paragraph) -> bool:
@@ -220,7 +221,7 @@ def _above_first(paras: list[Paragraph]) -> list[Paragraph]:
         for j in range(count):
             a, b = bounds[j], bounds[i]
             above = bands[j] < bands[i] or (a[3] <= b[1] and a[0] < b[2] and b[0] < a[2])
-            if j != i and above and not (prose[i] and prose[j]):
+            if j != i and above and not (prose[i] or prose[j]):
                 after[j].append(i)
                 waiting[i] += 1
     ready = [i for i in range(count) if not waiting[i]]

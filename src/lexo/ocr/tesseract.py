@@ -59,7 +59,7 @@ ORIENTATION_CHECK_BELOW = 75.0
 #: where clean-up always helped, cleaned pages read at 90.9–95.2.
 WEAK_BELOW = 85.0
 #: ... and the page as given wins only if it keeps this share of the words at least.
-KEEP_WORDS = 0.8
+KEEP_WORDS = 0.5
 #: OSD's confidence needed to turn a page.
 ORIENTATION_MIN_CONFIDENCE = 2.0
 
