@@ -29,8 +29,11 @@ CURRENCIES = {
     "₹": "INR",
     "zł": "PLN",
     "pln": "PLN",
+    "e": "EUR",  # a scan's "€" after the number: only a capital E counts (see find_amounts)
 }
-_CUR = "|".join(re.escape(c) for c in sorted(CURRENCIES, key=len, reverse=True))
+#: Marks printed only after the number ("463,67 E").
+_SUFFIX_ONLY = {"e"}
+_CUR = "|".join(re.escape(c) for c in sorted(set(CURRENCIES) - _SUFFIX_ONLY, key=len, reverse=True))
 #: Marks printed only before the number: "2014 $4.11" is a year, then an amount.
 _PREFIX_ONLY = {"$", "us$", "£", "rs", "rs.", "₹"}
 _POST = "|".join(
@@ -62,18 +65,22 @@ def find_amounts(text: str) -> list[AmountMatch]:
     """Every amount in ``text`` with its currency (when printed) and span."""
     out = []
     for m in _AMOUNT.finditer(text):
-        mark = m["pre"] or m["post"]
+        mark, end = m["pre"] or m["post"], m.end()
         raw = m["num"]
         value = parse_number(raw)
         if value is None:
             continue
         decimal = bool(re.search(r"[.,]\d{2}$", raw)) and not _is_grouped_integer(raw)
+        if (m["post"] or "").lower() in _SUFFIX_ONLY and (m["post"] != "E" or not decimal):
+            # "2 e trimestre", "Bâtiment 12 E": a letter after a number is the euro sign a
+            # scan misread only in capitals and after cents.
+            mark, end = m["pre"], m.end("num")
         if not decimal and mark is None:
             continue
-        if _followed_by_percent(text, m.end()):
+        if _followed_by_percent(text, end):
             continue
         currency = CURRENCIES[mark.lower()] if mark else None
-        out.append(AmountMatch(value, currency, m.start(), m.end()))
+        out.append(AmountMatch(value, currency, m.start(), end))
     return out
 
 

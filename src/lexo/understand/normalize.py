@@ -63,8 +63,10 @@ def normalize_field(name: str, value: Any) -> Any:
         return compact
     if name == "tax_number":
         digits = re.sub(r"\s", "", text)
-        if not re.fullmatch(r"[0-3]\d{12}", digits):
-            raise ValueError("tax_number: expected 13 digits, the first 0 to 3")
+        # 13 digits, as extraction reads them after "Numéro fiscal" (whatever the first digit:
+        # the label is surer than the range of the first digit).
+        if not re.fullmatch(r"\d{13}", digits):
+            raise ValueError("tax_number: expected 13 digits")
         return digits
     return " ".join(text.split())
 

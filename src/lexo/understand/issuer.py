@@ -1,0 +1,149 @@
+"""The issuer: the organisation at the head of the first page.
+
+Found by a name the rules know, above a legal-form line ("SAS au capital de …"), as a line
+ending in a company form, else as the first line of the page that reads like a name. Poor
+scans put other things at the head (a table header "Détail Montant", a label, a row of
+figures), so a line that is one of those is never taken, whatever path proposes it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from lexo.understand.amounts import find_amounts
+from lexo.understand.candidates import Candidate, Fields
+from lexo.understand.classify import fold
+from lexo.understand.dates import find_dates
+from lexo.understand.lines import TextLine
+from lexo.understand.model import Field
+
+CIVILITY = re.compile(r"^\s*(m\.|mme|mlle|monsieur|madame|mademoiselle|dr|me)\s+", re.IGNORECASE)
+_LEGAL_LINE = re.compile(
+    r"^\s*(SAS|SASU|SARL|EURL|SA|SNC|SCI|SELARL|SCOP|GIE)\b.{0,80}capital|^\s*capital",
+    re.IGNORECASE,
+)
+_TITLE_WORDS = re.compile(
+    r"^(facture|bulletin|relev[ée]|attestation|quittance|contrat|avis|p[ée]riode|paie|date|"
+    r"invoice|payment|factuur|rechnung|page|tél|tel|objet|madame|monsieur|m\.|mme|\d)",
+    re.IGNORECASE,
+)
+_COMPANY_LINE = re.compile(
+    r"^\s*([A-ZÀ-Ý][\w&'’.\- ]{1,60}?,?\s+(?:B\.V\.|AG|GmbH|Inc\.?|S\.A\.S?\.?|SAS|SARL|"
+    r"Ltd\.?|Limited|LLC|S\.p\.A\.|N\.V\.))\s*$"
+)
+_KNOWN_ISSUERS = (
+    (
+        re.compile(r"direction\s+g[ée]n[ée]rale\s+des\s+finances\s+publiques", re.I),
+        "Direction générale des Finances publiques",
+    ),
+)
+#: Words of table headers and field labels (folded). A line made of them heads a column or
+#: announces a value; it never names an organisation.
+_GENERIC_TEXT = """designation montant total detail details quantite qte qty libelle date reference
+ref page prix unitaire pu ht ttc tva description code article base taux rubrique operation
+operations valeur unite remise net brut euros eur n° no numero client objet echeance periode
+nombre calcul recapitulatif synthese somme solde tarif cotisation cotisations montants dates
+references facture adresse livraison facturation destinataire coordonnees contact tel telephone
+email mail fax"""
+GENERIC_WORDS = frozenset(_GENERIC_TEXT.split())
+_CONNECTORS = frozenset({"de", "du", "des", "la", "le", "les", "l", "d", "et", "a", "au", "aux"})
+
+
+def offer_issuer(found: Fields, lines: Sequence[TextLine]) -> None:
+    """The organisation at the head of the first page: known, above its legal form, a line
+    ending in a company form, or the first line that reads like a name."""
+    head = [line for line in lines[:14] if line.page == lines[0].page] if lines else []
+    for line in head:
+        for pattern, name in _KNOWN_ISSUERS:
+            if pattern.search(_drop_specks(line.text)):
+                found.offer("issuer", Candidate(name, 0.95, line, 0, len(line.text)))
+                return
+    for line in head:
+        if _LEGAL_LINE.search(line.text) and line.index > 0:
+            above = lines[line.index - 1]
+            if not is_junk_name(above.text):
+                found.offer("issuer", _whole(above, 0.85))
+                return
+    for line in lines[:40]:
+        m = _COMPANY_LINE.match(line.text)
+        if m and not is_junk_name(m[1]):
+            found.offer("issuer", Candidate(m[1], 0.7, line, m.start(1), m.end(1)))
+            return
+    for line in head[:8]:
+        text = clean_name(line.text)
+        if len(text) >= 3 and not _TITLE_WORDS.match(text) and not re.search(r"\d{3}", text):
+            if is_junk_name(text):
+                continue  # a poor scan's header row or label: the name may be further down
+            found.offer("issuer", _whole(line, 0.6))
+            return
+
+
+def is_junk_name(text: str) -> bool:
+    """True for a line that cannot name an organisation: a row of column headers, a label
+    line ("Client :", "Référence : …"), a line of mostly digits or with an amount or a date."""
+    letters = sum(c.isalpha() for c in text)
+    digits = sum(c.isdigit() for c in text)
+    if letters < 2 or digits * 2 >= letters:
+        return True
+    if re.search(r":\s*$", text) or find_amounts(text) or find_dates(text):
+        return True
+    label, colon, _ = text.partition(":")
+    if colon and (len(label.split()) == 1 or _generic_share(label) == 1.0):
+        return True  # "Client : Dupont", "N° client : …"; not two columns merged by OCR
+    share = _generic_share(text)
+    # "Détail Montant" is all generic; "Total Energies" or "Crédit Agricole" is a name.
+    return share == 1.0 or (len(_content_words(text)) >= 3 and share >= 0.5)
+
+
+def _content_words(text: str) -> list[str]:
+    words = (fold(w).strip(".:;,()[]|-'’") for w in text.split())
+    return [w for w in words if w and w not in _CONNECTORS]
+
+
+def _generic_share(text: str) -> float:
+    """The share of generic words among the words of ``text`` (1.0 when it has none)."""
+    content = _content_words(text)
+    return sum(w in GENERIC_WORDS for w in content) / len(content) if content else 1.0
+
+
+def finish_issuer(fields: dict[str, Field], text: str) -> None:
+    """The issuer as the document writes it: no civility, no specks, its usual case; dropped
+    when what was found is a junk line after all (an entity or a label's value)."""
+    issuer = fields.get("issuer")
+    if issuer is None:
+        return
+    name = clean_name(CIVILITY.sub("", str(issuer.value)))
+    if is_junk_name(name):
+        del fields["issuer"]
+        return
+    issuer.value = best_case(name, text)
+
+
+def _drop_specks(text: str) -> str:
+    """OCR's one-letter debris between words ("GÉNÉRALE D DES") removed."""
+    return " ".join(w for w in text.split() if len(w) > 1 or w.lower() in ("a", "à", "y"))
+
+
+def _whole(line: TextLine, score: float) -> Candidate:
+    text = clean_name(line.text)
+    start = max(line.text.find(text[:3]), 0)
+    return Candidate(text, score, line, start, start + len(text))
+
+
+def clean_name(text: str) -> str:
+    """A letterhead line without OCR specks: stray ``|``, lone punctuation, edge dots."""
+    words = [w for w in text.replace("|", " ").split() if w == "&" or any(c.isalnum() for c in w)]
+    return " ".join(words).strip(" .,;:-=_")
+
+
+def best_case(name: str, text: str) -> str:
+    """An upper-case letterhead name, written as the document writes it elsewhere if it does."""
+    if not name.isupper():
+        return name
+    m = re.search(re.escape(name), text, re.IGNORECASE)
+    while m is not None:
+        if not m[0].isupper():
+            return m[0]
+        m = re.compile(re.escape(name), re.IGNORECASE).search(text, m.end())
+    return name
