@@ -28,7 +28,7 @@ from lexo.pipeline import Pipeline
 from lexo.runtime import Runtime
 from lexo.settings import Settings
 from lexo.store.archives import ArchiveStore
-from lexo.store.repository import _page_row
+from lexo.store.repository import page_row
 
 from .conftest import make_settings, make_text_pdf, render_png
 
@@ -403,7 +403,7 @@ def test_hostile_originals_are_refused_clearly(tmp_path: Path) -> None:
 
 def _row(page: Page) -> dict[str, Any]:
     """A page as the repository stores it (and ``Repository.get_document`` returns it)."""
-    return _page_row(1, page)
+    return page_row(1, page)
 
 
 def test_store_builds_once_rebuilds_after_new_words_and_purges(tmp_path: Path) -> None:

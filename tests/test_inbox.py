@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from lexo.api.app import create_app
+from lexo.inbox import InboxWatcher
 from lexo.runtime import Runtime
 from lexo.settings import Settings
 
@@ -87,14 +89,66 @@ def test_scan_dropped_in_inbox_becomes_searchable(
     assert health["watcher"]["running"] and health["worker"]["processed"] == 2
 
 
-def test_unstable_and_temporary_files_wait(server: TestClient, settings: Settings) -> None:
-    (settings.inbox_dir / "scan.pdf.crdownload").write_bytes(b"%PDF-1.4 partial")
-    (settings.inbox_dir / ".hidden.pdf").write_bytes(b"%PDF-1.4 hidden")
-    watcher = server.app.state.runtime.watcher  # type: ignore[attr-defined]
+class Clock:
+    """The watcher's clock, moved by the test: the stability window passes without sleeping."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_unstable_and_temporary_files_wait(
+    runtime: Runtime, settings: Settings, tmp_path: Path
+) -> None:
+    inbox, window = settings.inbox_dir, settings.inbox_stable_seconds
+    inbox.mkdir(parents=True, exist_ok=True)
+    clock = Clock()
+    watcher = InboxWatcher(settings, runtime.intake, runtime.repo, clock=clock)
+
+    def filed() -> list[str]:
+        names = []
+        for path in (tmp_path / "scan.pdf", tmp_path / "letter.pdf"):
+            doc = runtime.repo.find_by_sha(hashlib.sha256(path.read_bytes()).hexdigest())
+            if doc is not None:
+                names.append(doc["original_name"])
+        assert sum(runtime.repo.status_counts().values()) == len(names)
+        return names
+
+    scan = make_text_pdf(tmp_path / "scan.pdf", [["Facture", "Mars 2026"]]).read_bytes()
+    letter = make_text_pdf(tmp_path / "letter.pdf", [["Courrier", "Avril 2026"]]).read_bytes()
+    (inbox / "scan.pdf").write_bytes(scan[: len(scan) // 2])  # still being written
+    (inbox / "letter.pdf.crdownload").write_bytes(letter)  # a download in progress
+    (inbox / ".hidden.pdf").write_bytes(letter)
     watcher.scan()
+    assert watcher.status()["pending"] == 1  # temporary and hidden files are not even pending
     watcher.take_stable()
-    assert watcher.status()["pending"] == 0
-    assert server.get("/api/v1/documents").json()["total"] == 0
+    clock.now += window * 0.9
+    watcher.take_stable()
+    assert filed() == []  # within the window
+
+    (inbox / "scan.pdf").write_bytes(scan)  # the rest arrives: the window starts again
+    clock.now += window * 0.5  # past the first window, not past the change
+    watcher.take_stable()
+    clock.now += window * 0.9
+    watcher.take_stable()
+    assert filed() == [] and watcher.status()["pending"] == 1
+
+    clock.now += window * 0.2  # the full file has kept its size for the whole window
+    watcher.take_stable()
+    assert filed() == ["scan.pdf"]
+    assert watcher.status()["pending"] == 0 and watcher.taken == 1
+    assert (inbox / "letter.pdf.crdownload").exists() and (inbox / ".hidden.pdf").exists()
+
+    (inbox / "letter.pdf.crdownload").rename(inbox / "letter.pdf")  # the download finished
+    watcher.observe(inbox / "letter.pdf")  # as the watch loop does on the rename
+    assert watcher.status()["pending"] == 1
+    watcher.take_stable()
+    assert filed() == ["scan.pdf"]
+    clock.now += window
+    watcher.take_stable()
+    assert filed() == ["scan.pdf", "letter.pdf"] and watcher.taken == 2
 
 
 def test_restart_resumes_an_interrupted_job(settings: Settings, tmp_path: Path) -> None:

@@ -6,7 +6,8 @@ import json
 import os
 import subprocess
 import sys
-import time
+import threading
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -95,7 +96,10 @@ def test_validate_load_then_corruption_and_loss(tmp_path: Path, hub: Path) -> No
     ok = cli(tmp_path, hub, "validate", "--verbose", "--load")
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "[loaded] transformers/tiny-trocr" in ok.stdout and "generated" in ok.stdout
-    assert "[loaded] gguf/tiny-mistral.Q4_K_M.gguf" in ok.stdout
+    # Only the fake GGUF file's header can be read (LEXO has no GGUF runtime): checked, and
+    # never said to be loaded.
+    assert "[header ok] gguf/tiny-mistral.Q4_K_M.gguf: GGUF v3 header" in ok.stdout
+    assert "[loaded] gguf/" not in ok.stdout
 
     folder = tmp_path / "ml_models" / "transformers" / "tiny-trocr"
     config = folder / "config.json"
@@ -118,6 +122,20 @@ def test_a_model_that_does_not_load_is_reported(tmp_path: Path) -> None:
     cache.add("transformers", "broken", broken, source="test")
     out = cli(tmp_path, tmp_path / "nohub", "validate", "--load")
     assert out.returncode == 10 and "[LOAD FAILED] transformers/broken" in out.stdout
+
+
+def test_a_gguf_file_is_checked_never_said_loaded(tmp_path: Path, hub: Path) -> None:
+    from lexo.errors import ModelLoadError
+    from lexo.modelload import smoke_test
+
+    (gguf,) = hub.rglob("snapshots/*/tiny-mistral.Q4_K_M.gguf")
+    report = smoke_test("gguf", gguf)
+    assert report.loaded is False and report.inference_s == 0.0
+    assert report.detail.startswith("GGUF v3 header, 0 tensor(s)") and "not loaded" in report.detail
+    other = tmp_path / "not-a-model.gguf"
+    other.write_bytes(b"GGML" + bytes(60))
+    with pytest.raises(ModelLoadError, match="not a GGUF file"):
+        smoke_test("gguf", other)
 
 
 def test_missing_model_is_a_clear_error_never_a_download(tmp_path: Path) -> None:
@@ -186,6 +204,8 @@ def test_health_models_reports_presence_verification_and_loads(tmp_path: Path, h
         assert body["rss_bytes"] > 0
         assert any(e["name"] == "trocr" and e["state"] == "ready" for e in body["engines"])
         assert "transformers/tiny-trocr" in client.get("/api/v1/health").json()["models_loaded"]
+        gguf = next(m for m in body["models"] if m["kind"] == "gguf")
+        assert gguf["present"] is True and gguf["loaded"] is False  # nothing loads GGUF files
 
         # Same size, other bytes: the remembered verification no longer applies.
         config = cache.path("transformers", "tiny-trocr") / "config.json"
@@ -225,15 +245,33 @@ def test_warm_up_loads_in_the_background(tmp_path: Path) -> None:
 
     from .conftest import make_settings, wait_until
 
+    class Watched(threading.Event):
+        """Counts, per thread, the times a thread waited for the API to serve."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.waits: Counter[str] = Counter()
+
+        def wait(self, timeout: float | None = None) -> bool:
+            self.waits[threading.current_thread().name] += 1
+            return super().wait(timeout)
+
     runtime = Runtime(make_settings(tmp_path, warmup="ocr"))
     runtime.prepare()
+    serving = runtime.serving = Watched()
     try:
         assert runtime.warmup == {"ocr": "pending"}
         runtime.start_background(worker=False, watcher=False)
-        # Nothing loads before the API serves (the app's lifespan says when it does).
-        time.sleep(1.5)
+        # Nothing loads before the API serves (the app's lifespan says when it does): the
+        # warm-up thread is seen waiting for it, again and again, and has loaded nothing.
+        wait_until(
+            lambda: serving.waits["lexo-warm-up"] >= 3 or runtime.warmup["ocr"] != "pending",
+            timeout=30,
+            what="the warm-up to wait for the API",
+        )
         assert runtime.warmup == {"ocr": "pending"}
-        runtime.serving.set()
+        assert runtime.health()["ocr_engines_initialized"] is False
+        serving.set()
         wait_until(lambda: runtime.warmup["ocr"] == "ready", timeout=60, what="OCR warm-up")
         assert runtime.health()["ocr_engines_initialized"] is True
     finally:

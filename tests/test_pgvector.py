@@ -113,7 +113,7 @@ def test_passages_stored_before_pgvector_are_filled_and_indexed(
         assert "ix_chunks_hnsw_" in plan  # the partial HNSW index serves the model's search
         hybrid = index.search("facture electricite mars")
         assert hybrid.mode == "hybrid" and hybrid.reason is None
-        assert index._vectors is None  # no vector was loaded into this process
+        assert index.vectors_in_memory is None  # no vector was loaded into this process
     finally:
         index.close()
 

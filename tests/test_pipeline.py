@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import resource
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rapidfuzz.distance import Levenshtein
@@ -152,49 +154,114 @@ def test_engine_failure_is_typed_and_reported(tmp_path: Path) -> None:
         assert "zzz" in status["message"]
 
 
-def test_parallel_pages_use_two_apis_reused_by_the_next_document(tmp_path: Path) -> None:
+def test_parallel_pages_use_two_apis_reused_by_the_next_document(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tesserocr
+
+    started: list[str] = []  # the languages of every Tesseract API started, in order
+    real = tesserocr.PyTessBaseAPI
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        started.append(kwargs.get("lang", ""))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tesserocr, "PyTessBaseAPI", counted)
     with Pipeline(make_settings(tmp_path, ocr_threads=2)) as pipeline:
         doc = pipeline.process_file(TESSERACT_SAMPLES / "multi-page-images.pdf")
         assert [p.source for p in doc.pages] == [PageSource.OCR] * 3
         engine = pipeline.engines.get("tesseract")
         assert isinstance(engine, TesseractEngine)
         assert engine.instances == 2
-        apis = {id(api) for api in engine._all}
+        readers = [lang for lang in started if lang != "osd"]  # OSD has its own instances
+        assert readers == [engine.languages] * 2
         pipeline.process_file(TESSERACT_SAMPLES / "multi-page-images.tiff")
         assert engine.instances == 2
-        assert {id(api) for api in engine._all} == apis
+        assert [lang for lang in started if lang != "osd"] == readers  # none started again
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The file is refused with this error class, its message holding ``fragment``."""
+
+    error: type[LexoError]
+    fragment: str
+
+
+@dataclass(frozen=True)
+class Read:
+    """The file is read into these pages: one source each, and words each page's text holds
+    (``None``: the page's text is empty); a note, when given, is on the first page."""
+
+    sources: tuple[PageSource, ...]
+    words: tuple[tuple[str, ...] | None, ...]
+    note: str | None = None
+
+
+LINN = "linn.txt"  # ccitt.pdf and jbig2.pdf are linn.png in other encodings
+OCR, TEXT, EMPTY = PageSource.OCR, PageSource.TEXT_LAYER, PageSource.EMPTY
+SAMPLES = PAPERLESS / "documents" / "tests" / "samples"
+
+
+def case(path: Path, expected: Refused | Read, *, slow: bool = False) -> Any:
+    return pytest.param(path, expected, id=path.name, marks=[pytest.mark.slow] if slow else [])
 
 
 HOSTILE = [
-    OCRMYPDF / "invalid.pdf",
-    pytest.param(OCRMYPDF / "enormous.pdf", marks=pytest.mark.slow),
-    pytest.param(OCRMYPDF / "hugemono.pdf", marks=pytest.mark.slow),
-    OCRMYPDF / "2400dpi.pdf",
-    OCRMYPDF / "blank.pdf",
-    OCRMYPDF / "no_contents.pdf",
-    OCRMYPDF / "kcs.pdf",
-    pytest.param(OCRMYPDF / "ccitt.pdf", marks=pytest.mark.slow),
-    pytest.param(OCRMYPDF / "jbig2.pdf", marks=pytest.mark.slow),
-    OCRMYPDF / "epson.pdf",
-    TESSERACT_SAMPLES / "encrypted.pdf",
-    PAPERLESS / "documents" / "tests" / "samples" / "password-is-test.pdf",
-    PAPERLESS / "documents" / "tests" / "samples" / "invalid_pdf.pdf",
-    TESSERACT_SAMPLES / "simple.heic",
+    case(OCRMYPDF / "invalid.pdf", Refused(BadInputError, "PDF is damaged")),
+    case(
+        OCRMYPDF / "enormous.pdf",
+        Read((OCR,), (("pixels at 300 DPI",),), "to stay under 80 megapixels"),
+        slow=True,
+    ),
+    case(
+        OCRMYPDF / "hugemono.pdf",
+        Read((OCR,), (("This is a very big image with a tiny amount of text.",),), "77 dpi"),
+        slow=True,
+    ),
+    case(OCRMYPDF / "2400dpi.pdf", Read((OCR,), (("Linzensoep", "linzen", "melk"),))),
+    case(OCRMYPDF / "blank.pdf", Read((EMPTY,), (None,), "No text was found")),
+    case(OCRMYPDF / "no_contents.pdf", Read((EMPTY,), (None,), "No text was found")),
+    case(OCRMYPDF / "kcs.pdf", Read((OCR,), (("Capture", "Desktop Test"),))),
+    case(OCRMYPDF / "ccitt.pdf", Read((OCR,), ((LINN,),)), slow=True),
+    case(OCRMYPDF / "jbig2.pdf", Read((OCR,), ((LINN,),)), slow=True),
+    case(OCRMYPDF / "epson.pdf", Read((OCR,), (("Optical character recognition",),))),
+    case(TESSERACT_SAMPLES / "encrypted.pdf", Refused(BadInputError, "password-protected")),
+    case(SAMPLES / "password-is-test.pdf", Refused(BadInputError, "password-protected")),
+    # paperless-ngx's "invalid" PDF: its text layer still reads, page by page
+    case(
+        SAMPLES / "invalid_pdf.pdf",
+        Read(
+            (TEXT, TEXT),
+            (("Page 1 of 2", "Invoice number: 123456"), ("Page 2 of 2", "Google Workspace")),
+        ),
+    ),
+    case(TESSERACT_SAMPLES / "simple.heic", Refused(UnsupportedFileError, "HEIC/AVIF photo")),
 ]
 
 
-@pytest.mark.parametrize("path", HOSTILE, ids=lambda p: p.name)
-def test_hostile_input_ends_in_a_clear_state(shared_pipeline: Pipeline, path: Path) -> None:
+@pytest.mark.parametrize(("path", "expected"), HOSTILE)
+def test_hostile_input_ends_in_a_clear_state(
+    shared_pipeline: Pipeline, path: Path, expected: Refused | Read
+) -> None:
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    try:
-        doc = shared_pipeline.process_file(path)
-    except LexoError as exc:
-        assert exc.message
+    if isinstance(expected, Refused):
+        with pytest.raises(expected.error) as info:
+            shared_pipeline.process_file(path)
+        assert type(info.value) is expected.error
+        assert expected.fragment in info.value.message
     else:
-        assert doc.pages
-        assert all(page.source in PageSource for page in doc.pages)
-        if path.name in ("ccitt.pdf", "jbig2.pdf"):  # linn.png in other encodings
-            truth = (OCRMYPDF / "linn.txt").read_text(encoding="utf-8")
-            assert cer(doc.text, truth) < 0.03
+        doc = shared_pipeline.process_file(path)
+        assert [page.source for page in doc.pages] == list(expected.sources)
+        assert [page.number for page in doc.pages] == list(range(1, len(expected.sources) + 1))
+        for page, words in zip(doc.pages, expected.words, strict=True):
+            if words is None:
+                assert page.text == ""
+            elif words == (LINN,):
+                assert cer(page.text, (OCRMYPDF / LINN).read_text(encoding="utf-8")) < 0.03
+            else:
+                assert page.text.strip() and all(w in page.text for w in words), page.text
+        if expected.note is not None:
+            assert any(expected.note in note for note in doc.pages[0].notes), doc.pages[0].notes
     grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
     assert grown < 1.5 * 1024 * 1024

@@ -221,7 +221,7 @@ def test_another_process_sees_added_and_deleted_documents(
                 runtime.index.vectors(reader.embedder.get())
             )
         else:  # PostgreSQL searched the vectors: none were loaded here
-            assert reader._vectors is None and runtime.index._vectors is None
+            assert reader.vectors_in_memory is None and runtime.index.vectors_in_memory is None
         # without an explicit sync: a search starts one aside, the index drops the page
         runtime.repo.delete_document(new)
         assert reader.lexical.candidates("quittance loyer", limit=5)  # not synced yet

@@ -7,7 +7,6 @@ import logging
 import re
 import sys
 import time
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,6 +15,7 @@ import typer
 from lexo import __version__
 from lexo.cli_index import index_app
 from lexo.cli_models import models_app
+from lexo.document import OcrStrategy
 from lexo.entry import started
 from lexo.errors import ExitCode, LexoError
 from lexo.modelload import enforce_offline
@@ -41,16 +41,8 @@ app.add_typer(models_app, name="models")
 app.add_typer(index_app, name="index")
 
 
-class Strategy(StrEnum):
-    """The OCR strategies of lexo.ocr.hybrid (the OCR package is imported only to read)."""
-
-    fast = "fast"
-    accurate = "accurate"
-    auto = "auto"
-
-
 StrategyOption = Annotated[
-    Strategy | None,
+    OcrStrategy | None,
     typer.Option(
         help="OCR strategy: fast (Tesseract only), accurate (TrOCR re-reads every weak "
         "line), auto (TrOCR on uncertain pages). Default: LEXO_OCR_STRATEGY.",
@@ -119,7 +111,7 @@ def ingest(
     settings = _settings()
     runtime = _runtime(settings)
     files = list(_walk(paths))
-    options = {"strategy": strategy.value} if strategy else None
+    options = {"strategy": strategy} if strategy else None
     results = []
     with Progress(transient=False) as progress:
         task = progress.add_task("Filing", total=len(files))
@@ -216,12 +208,14 @@ def search(
 @app.command()
 def status() -> None:
     """Documents by status, queue depth and the latest failures."""
+    from lexo.store.listing import list_documents
+
     runtime = _runtime(_settings())
     counts = runtime.repo.status_counts()
     depth = runtime.repo.queue_depth()
     typer.echo("Documents: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "0"))
     typer.echo(f"Queue: {depth['queued']} queued, {depth['running']} running")
-    failed, _ = runtime.repo.list_documents(status="failed", limit=5)
+    failed, _ = list_documents(runtime.db, status="failed", limit=5)
     for doc in failed:
         typer.echo(f"  failed #{doc['id']} {doc['original_name']}: {doc['error']}")
     runtime.close()
@@ -239,7 +233,7 @@ def process(
     settings = _settings()
     pipeline = Pipeline(settings)
     try:
-        result = pipeline.process_file(file, strategy=strategy.value if strategy else None)
+        result = pipeline.process_file(file, strategy=strategy)
     finally:
         pipeline.close()
     if as_json:

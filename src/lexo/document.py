@@ -8,9 +8,15 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal, get_args
 
 Box = tuple[int, int, int, int]
+
+#: How pages without a text layer are read (``lexo.ocr.hybrid``): ``fast`` Tesseract alone,
+#: ``accurate`` TrOCR re-reads every weak line, ``auto`` TrOCR on uncertain pages only. The
+#: one definition: settings, the API, the CLI and the page all take their choices from here.
+OcrStrategy = Literal["fast", "accurate", "auto"]
+OCR_STRATEGIES: tuple[OcrStrategy, ...] = get_args(OcrStrategy)
 
 
 class DocumentStatus(StrEnum):

@@ -12,6 +12,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +32,20 @@ TICK_MS = 250
 class InboxWatcher:
     """Watches ``settings.inbox_dir`` in a thread (watchfiles) and feeds :class:`Intake`."""
 
-    def __init__(self, settings: Settings, intake: Intake, repo: Repository) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        intake: Intake,
+        repo: Repository,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.settings = settings
         self.root = settings.inbox_dir
         self.intake = intake
         self.repo = repo
+        #: Seconds, for the stability window only (tests pass a clock they move themselves).
+        self.clock = clock
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         # path -> (size, mtime_ns, first time seen with that size)
@@ -86,7 +96,7 @@ class InboxWatcher:
             ):
                 for change, raw in changes:
                     if change != Change.deleted:
-                        self._observe(Path(raw))
+                        self.observe(Path(raw))
                 self.take_stable()
         except Exception as exc:
             self.error = f"{type(exc).__name__}: {exc}"
@@ -99,9 +109,10 @@ class InboxWatcher:
                 dirnames[:] = [d for d in dirnames if d not in (PROCESSED, FAILED)]
             dirnames[:] = [d for d in dirnames if not d.startswith(".")]
             for name in filenames:
-                self._observe(Path(dirpath) / name)
+                self.observe(Path(dirpath) / name)
 
-    def _observe(self, path: Path) -> None:
+    def observe(self, path: Path) -> None:
+        """Note a file that appeared or changed (what the watch loop does for each event)."""
         if not self._eligible(path):
             self._pending.pop(path, None)
             return
@@ -112,7 +123,7 @@ class InboxWatcher:
             return
         known = self._pending.get(path)
         if known is None or (known[0], known[1]) != (st.st_size, st.st_mtime_ns):
-            self._pending[path] = (st.st_size, st.st_mtime_ns, time.monotonic())
+            self._pending[path] = (st.st_size, st.st_mtime_ns, self.clock())
 
     def _eligible(self, path: Path) -> bool:
         try:
@@ -128,9 +139,9 @@ class InboxWatcher:
 
     def take_stable(self) -> None:
         """Ingest every pending file whose size and mtime have not moved for long enough."""
-        now = time.monotonic()
+        now = self.clock()
         for path, (size, mtime, since) in list(self._pending.items()):
-            self._observe(path)
+            self.observe(path)
             current = self._pending.get(path)
             if current is None or (current[0], current[1]) != (size, mtime):
                 continue

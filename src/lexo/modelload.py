@@ -41,6 +41,9 @@ class LoadReport:
     load_s: float
     inference_s: float
     detail: str
+    #: False when the model was only checked, not loaded (GGUF: LEXO has no GGUF runtime, so
+    #: only the file's header is read); ``lexo models validate`` must not say "loaded" then.
+    loaded: bool = True
 
 
 def load_transformers(path: Path) -> tuple[Any, Any]:
@@ -148,9 +151,17 @@ def _smoke_spacy(path: Path) -> LoadReport:
 
 
 def _smoke_gguf(path: Path) -> LoadReport:
+    """Only the header is read: a valid magic and version say nothing of the weights, so the
+    report says checked, never loaded."""
     start = time.perf_counter()
     header = read_gguf_header(path)
-    return LoadReport(time.perf_counter() - start, 0.0, f"GGUF v{header['version']}")
+    return LoadReport(
+        time.perf_counter() - start,
+        0.0,
+        f"GGUF v{header['version']} header, {header['tensors']} tensor(s) declared; "
+        "not loaded (LEXO has no GGUF runtime)",
+        loaded=False,
+    )
 
 
 _SMOKE: dict[str, Callable[[Path], LoadReport]] = {

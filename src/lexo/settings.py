@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from lexo.document import OcrStrategy
 from lexo.errors import ConfigError
 
 #: What ``LEXO_WARMUP`` may name: OCR engines, French NER (spaCy), the sentence embedder.
@@ -92,7 +93,7 @@ class Settings(BaseSettings):
         description="Enlarge pages under 200 dpi, remove dark scan borders; even out, despeckle, "
         "smooth grainy pages.",
     )
-    ocr_strategy: Literal["fast", "accurate", "auto"] = Field(
+    ocr_strategy: OcrStrategy = Field(
         default="auto",
         description="'fast': Tesseract only; 'accurate': every weak line re-read with TrOCR; "
         "'auto': TrOCR only on pages read with low confidence, when its model is cached.",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -62,16 +63,12 @@ def web_settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def web(web_settings: Settings, tmp_path: Path) -> Iterator[TestClient]:
     """A client on an app holding an invoice and a tax notice, both processed."""
-    runtime = Runtime(web_settings)
-    with TestClient(create_app(runtime=runtime)) as client:
-        facture = add_pdf(runtime, tmp_path, "facture.pdf", [FACTURE, ["Conditions générales"]])
-        avis = add_pdf(runtime, tmp_path, "avis.pdf", [AVIS])
+    with serving(web_settings) as (client, runtime):
+        facture, avis = add_facture_and_avis(runtime, tmp_path)
         text = runtime.repo.get_document(facture)["pages"][0]["text"]  # type: ignore[index]
         set_understanding(
             runtime,
             facture,
-            doc_type="facture",
-            issuer="Énergie Bleue SAS",
             fields={
                 "issuer": field("Énergie Bleue SAS", text),
                 "amount_total": field("84,20 €", text, value=84.2),
@@ -79,6 +76,23 @@ def web(web_settings: Settings, tmp_path: Path) -> Iterator[TestClient]:
                 "date": field("15 mars 2026", text, value="2026-03-15"),
             },
         )
-        set_understanding(runtime, avis, doc_type="avis_imposition", issuer=None, fields=None)
         client.ids = {"facture": facture, "avis": avis}  # type: ignore[attr-defined]
         yield client
+
+
+@contextmanager
+def serving(settings: Settings) -> Iterator[tuple[TestClient, Runtime]]:
+    """A client on an app over a runtime of its own (closed with the app)."""
+    runtime = Runtime(settings)
+    with TestClient(create_app(runtime=runtime)) as client:
+        yield client, runtime
+
+
+def add_facture_and_avis(runtime: Runtime, folder: Path) -> tuple[int, int]:
+    """File and process an invoice (two pages) and a tax notice, typed as understanding
+    would (the invoice's issuer set; neither has fields yet); returns their ids."""
+    facture = add_pdf(runtime, folder, "facture.pdf", [FACTURE, ["Conditions générales"]])
+    avis = add_pdf(runtime, folder, "avis.pdf", [AVIS])
+    set_understanding(runtime, facture, doc_type="facture", issuer="Énergie Bleue SAS")
+    set_understanding(runtime, avis, doc_type="avis_imposition", issuer=None, fields=None)
+    return facture, avis

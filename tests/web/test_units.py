@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lexo.store import web_queries
+from lexo.store import listing, web_queries
 from lexo.web import view
 from lexo.web.auth import local_path
 from lexo.web.i18n import LOCALES, Translator, negotiate
@@ -162,18 +162,18 @@ def test_list_queries_filter_sort_and_page(runtime: Any) -> None:
         )  # fmt: skip
         set_understanding(runtime, doc_id, doc_type=doc_type, issuer=issuer)
         ids.append(doc_id)
-    rows, total = web_queries.list_documents(runtime.db, sort="name", limit=2)
+    rows, total = listing.list_documents(runtime.db, sort="name", limit=2)
     assert total == 3 and [r["original_name"] for r in rows] == ["a.pdf", "b.pdf"]
-    rows, _ = web_queries.list_documents(runtime.db, sort="name", limit=2, offset=2)
+    rows, _ = listing.list_documents(runtime.db, sort="name", limit=2, offset=2)
     assert [r["original_name"] for r in rows] == ["c.pdf"]
-    rows, _ = web_queries.list_documents(runtime.db, sort="-type")  # no type sorts last
+    rows, _ = listing.list_documents(runtime.db, sort="-type")  # no type sorts last
     assert rows[-1]["original_name"] == "a.pdf"
-    rows, total = web_queries.list_documents(runtime.db, doc_type="facture", issuer="ORANG")
+    rows, total = listing.list_documents(runtime.db, doc_type="facture", issuer="ORANG")
     assert total == 1 and rows[0]["original_name"] == "c.pdf"
-    assert web_queries.list_documents(runtime.db, issuer="%")[1] == 0  # a literal percent sign
+    assert listing.list_documents(runtime.db, issuer="%")[1] == 0  # a literal percent sign
     assert "facture" in web_queries.doc_types(runtime.db)
     with pytest.raises(ValueError, match="unknown sort"):
-        web_queries.list_documents(runtime.db, sort="sha256")
+        listing.list_documents(runtime.db, sort="sha256")
     recent = web_queries.activity(runtime.db, recent=1, ids=[ids[0], 999])
     assert [d["id"] for d in recent] == [ids[2], ids[0]]
     assert recent[0]["progress_total"] == 0

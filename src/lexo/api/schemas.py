@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-#: The OCR strategies of lexo.ocr.hybrid (not imported here: the API starts without OCR code).
-OcrStrategy = Literal["fast", "accurate", "auto"]
+from lexo.document import OcrStrategy
 
 
 class IngestOut(BaseModel):

@@ -20,9 +20,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import TYPE_CHECKING
 
-from lexo.document import Box, Line, Word
+from lexo.document import OCR_STRATEGIES, Box, Line, OcrStrategy, Word
 from lexo.errors import ConfigError, LexoError
 from lexo.ocr.engine import OcrResult
 from lexo.ocr.tesseract import TesseractEngine
@@ -34,8 +34,8 @@ if TYPE_CHECKING:
     from lexo.ocr.engine import Engines
     from lexo.settings import Settings
 
-Strategy = Literal["fast", "accurate", "auto"]
-STRATEGIES: tuple[str, ...] = get_args(Strategy)
+Strategy = OcrStrategy
+STRATEGIES: tuple[str, ...] = OCR_STRATEGIES
 
 #: Margin around a line's box when it is cut out, as a fraction of the line's height:
 #: TrOCR was trained on line images with some paper around the ink.

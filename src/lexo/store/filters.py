@@ -11,9 +11,42 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Column, ColumnElement, Connection, func, select
 
 from lexo.store.tables import documents
+
+#: The document's own date, ``YYYY-MM-DD`` (None when it has none).
+DAY = documents.c.fields["date"]["value"].as_string()
+#: The document's total amount.
+AMOUNT = documents.c.fields["amount_total"]["value"].as_float()
+
+
+def like_pattern(value: str) -> str:
+    """``%value%`` for a case-insensitive LIKE, with LIKE's own characters escaped (with
+    a backslash: say ``ESCAPE '\\'``, as :func:`contains` does)."""
+    escaped = value.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def contains(column: Column[Any], value: str) -> ColumnElement[bool]:
+    """``column`` contains ``value``, in any case: users type "free", the letterhead says
+    "FREE SAS"."""
+    return func.lower(column).like(like_pattern(value), escape="\\")
+
+
+def document_conditions(
+    *, status: str | None = None, doc_type: str | None = None, issuer: str | None = None
+) -> list[ColumnElement[bool]]:
+    """The filters shared by document lists and searches: status and type (equal), issuer
+    (contains, any case); an empty or None value does not filter."""
+    conds: list[ColumnElement[bool]] = []
+    if status:
+        conds.append(documents.c.status == status)
+    if doc_type:
+        conds.append(documents.c.doc_type == doc_type)
+    if issuer:
+        conds.append(contains(documents.c.issuer, issuer))
+    return conds
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,22 +63,14 @@ class SearchFilters:
         return any(getattr(self, name) is not None for name in self.__slots__)
 
     def conditions(self) -> list[Any]:
-        conds: list[Any] = []
-        if self.doc_type:
-            conds.append(documents.c.doc_type == self.doc_type)
-        if self.status:
-            conds.append(documents.c.status == self.status)
-        if self.issuer:
-            escaped = (
-                self.issuer.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            )
-            conds.append(func.lower(documents.c.issuer).like(f"%{escaped}%", escape="\\"))
-        day = documents.c.fields["date"]["value"].as_string()
+        conds: list[Any] = document_conditions(
+            status=self.status, doc_type=self.doc_type, issuer=self.issuer
+        )
+        day, amount = DAY, AMOUNT
         if self.date_from is not None:
             conds.append(day >= self.date_from.isoformat())
         if self.date_to is not None:
             conds.append(day <= self.date_to.isoformat())
-        amount = documents.c.fields["amount_total"]["value"].as_float()
         if self.amount_min is not None:
             conds.append(amount >= self.amount_min)
         if self.amount_max is not None:

@@ -7,7 +7,6 @@ queues are only woken after that commit.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,7 +16,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from lexo.document import DocumentStatus, ProcessedDocument
 from lexo.store import corrections as corr
 from lexo.store.db import Database
-from lexo.store.search import like_pattern, search_pages
+from lexo.store.search import search_pages
 from lexo.store.tables import documents, jobs, pages
 
 JOB_QUEUED = "queued"
@@ -117,26 +116,6 @@ class Repository:
             doc["task_id"] = job
         return doc
 
-    def list_documents(
-        self,
-        *,
-        status: str | None = None,
-        doc_type: str | None = None,
-        issuer: str | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> tuple[list[dict[str, Any]], int]:
-        query = select(documents)
-        count = select(func.count()).select_from(documents)
-        for cond in _filters(status=status, doc_type=doc_type, issuer=issuer):
-            query = query.where(cond)
-            count = count.where(cond)
-        query = query.order_by(documents.c.id.desc()).limit(limit).offset(offset)
-        with self.db.read() as conn:
-            rows = [_doc(r._mapping) for r in conn.execute(query)]
-            total = int(conn.execute(count).scalar() or 0)
-        return rows, total
-
     def delete_document(self, doc_id: int) -> dict[str, Any] | None:
         with self.db.write() as conn:
             row = conn.execute(select(documents).where(documents.c.id == doc_id)).first()
@@ -204,44 +183,6 @@ class Repository:
                 )
             )
         return self.get_document(doc_id, with_pages=False)
-
-    def facets(self, *, limit: int = 20, scan: int = 2000) -> dict[str, Any]:
-        """Counts for search facets: document types, issuers, and the people, organisations
-        and places most often named (over the ``scan`` newest documents)."""
-        with self.db.read() as conn:
-            types = conn.execute(
-                select(documents.c.doc_type, func.count())
-                .where(documents.c.doc_type.is_not(None))
-                .group_by(documents.c.doc_type)
-                .order_by(func.count().desc())
-            ).all()
-            issuers = conn.execute(
-                select(documents.c.issuer, func.count())
-                .where(documents.c.issuer.is_not(None))
-                .group_by(documents.c.issuer)
-                .order_by(func.count().desc(), documents.c.issuer)
-                .limit(limit)
-            ).all()
-            rows = conn.execute(
-                select(documents.c.entities)
-                .where(documents.c.entities.is_not(None))
-                .order_by(documents.c.id.desc())
-                .limit(scan)
-            ).all()
-        named: dict[str, Counter[str]] = {"PER": Counter(), "ORG": Counter(), "LOC": Counter()}
-        for (entities,) in rows:
-            # a name counts once per document, however often it is repeated there
-            for label, text in {(e["label"], e["text"]) for e in entities or []}:
-                if label in named:
-                    named[label][text] += 1
-        return {
-            "doc_types": [{"value": t, "count": int(n)} for t, n in types],
-            "issuers": [{"value": i, "count": int(n)} for i, n in issuers],
-            "entities": {
-                label: [{"value": t, "count": n} for t, n in counts.most_common(limit)]
-                for label, counts in named.items()
-            },
-        }
 
     def corrections(self, doc_id: int) -> dict[str, Any]:
         """Field (or ``doc_type``) → the value the user last set on this document."""
@@ -326,7 +267,7 @@ class Repository:
             )
             conn.execute(delete(pages).where(pages.c.document_id == doc_id))
             if result.pages:
-                conn.execute(insert(pages), [_page_row(doc_id, p) for p in result.pages])
+                conn.execute(insert(pages), [page_row(doc_id, p) for p in result.pages])
             conn.execute(
                 update(documents)
                 .where(documents.c.id == doc_id)
@@ -414,7 +355,9 @@ def _insert_job(conn: Connection, doc_id: int, options: dict[str, Any] | None, t
     return int(job_id)
 
 
-def _page_row(doc_id: int, page: Any) -> dict[str, Any]:
+def page_row(doc_id: int, page: Any) -> dict[str, Any]:
+    """A page as the ``pages`` table stores it (and :meth:`Repository.get_document` returns
+    it, ``id`` aside)."""
     return {
         "document_id": doc_id,
         "number": page.number,
@@ -430,20 +373,6 @@ def _page_row(doc_id: int, page: Any) -> dict[str, Any]:
             "rotation": page.rotation,
         },
     }
-
-
-def _filters(
-    *, status: str | None = None, doc_type: str | None = None, issuer: str | None = None
-) -> list[Any]:
-    conds: list[Any] = []
-    if status:
-        conds.append(documents.c.status == status)
-    if doc_type:
-        conds.append(documents.c.doc_type == doc_type)
-    if issuer:
-        # Case-insensitive "contains": users type "free", the letterhead says "FREE SAS".
-        conds.append(func.lower(documents.c.issuer).like(like_pattern(issuer), escape="\\"))
-    return conds
 
 
 def _doc(mapping: Any) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from lexo.index.lexical import query_terms, singular
+from lexo.store.filters import like_pattern
 
 START, STOP = "\x02", "\x03"
 
@@ -66,12 +67,6 @@ _SQLITE_SNIPPETS = """
 SELECT rowid, snippet(pages_fts, 0, :start, :stop, '…', 16) AS snippet
 FROM pages_fts WHERE pages_fts MATCH :q AND rowid IN ({ids})
 """
-
-
-def like_pattern(value: str) -> str:
-    """``%value%`` for a case-insensitive LIKE, with LIKE's own characters escaped."""
-    escaped = value.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def _sqlite(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -29,6 +29,7 @@ from lexo.modelcache import ModelCache
 from lexo.store import pgvectors
 from lexo.store import vectors as store
 from lexo.store.db import Database
+from lexo.store.facets import count as count_facets
 from lexo.store.filters import SearchFilters
 from lexo.store.lexical import LexicalMirror
 from lexo.store.ranked import bm25_candidates, shown
@@ -180,6 +181,13 @@ class SearchIndex:
                     self._vectors, self._state, self._model = index, None, embedder.name
                     self._sync_vectors(index, embedder.name)
             return self._vectors
+
+    @property
+    def vectors_in_memory(self) -> int | None:
+        """How many passage vectors this process holds; None while it holds no vector index
+        (not searched yet, or PostgreSQL searches them with pgvector)."""
+        index = self._vectors
+        return None if index is None else len(index)
 
     def sync(self) -> None:
         """Bring both in-memory indexes in step with the database now (what searches start
@@ -451,7 +459,7 @@ class SearchIndex:
         results = self._hits(fused[:limit], bm25, vector_hits, terms, rows, snippets)
         facet_ids = {h["document_id"] for h in bm25} | {r["document_id"] for r in results}
         counted = [rows[d] for d in facet_ids if d in rows]
-        return SearchOutcome(mode, results, reason, _facets(counted), len(counted))
+        return SearchOutcome(mode, results, reason, count_facets(counted), len(counted))
 
     def similar(self, doc_id: int, *, limit: int = 10) -> list[dict[str, Any]]:
         """Documents whose passages are closest to this one's (mean of its vectors)."""
@@ -624,25 +632,3 @@ class _Kept(Generic[Key, Value]):
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
-
-
-def _facets(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """Counts by type, issuer and year of the documents' date."""
-    counts: dict[str, Counter[str]] = {
-        "doc_type": Counter(),
-        "issuer": Counter(),
-        "year": Counter(),
-    }
-    for row in rows:
-        day = row.get("day")
-        for name, value in (
-            ("doc_type", row["doc_type"]),
-            ("issuer", row["issuer"]),
-            ("year", day[:4] if isinstance(day, str) and len(day) >= 4 else None),
-        ):
-            if value:
-                counts[name][value] += 1
-    return {
-        name: [{"value": v, "count": n} for v, n in counter.most_common(20)]
-        for name, counter in counts.items()
-    }

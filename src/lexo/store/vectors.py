@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, delete, func, insert, select
 
 from lexo.document import DocumentStatus
+from lexo.store import facets
 from lexo.store.tables import chunks, documents, pages
 
 if TYPE_CHECKING:
@@ -135,18 +136,13 @@ def unindexed_documents(conn: Connection, model: str, *, everything: bool) -> li
 
 
 def document_rows(conn: Connection, doc_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-    """What a search hit shows and what facets count (``day``: the document's date, from its
-    fields; only that is read from the JSON), by document id."""
+    """What a search hit shows and what facets count (:data:`lexo.store.facets.COLUMNS`: only
+    the date is read from the JSON), by document id."""
     if not doc_ids:
         return {}
     rows = conn.execute(
         select(
-            documents.c.id,
-            documents.c.original_name,
-            documents.c.status,
-            documents.c.doc_type,
-            documents.c.issuer,
-            documents.c.fields["date"]["value"].as_string().label("day"),
+            documents.c.id, documents.c.original_name, documents.c.status, *facets.COLUMNS
         ).where(documents.c.id.in_(doc_ids))
     ).mappings()
     return {int(r["id"]): dict(r) for r in rows}

@@ -1,8 +1,7 @@
-"""Read-only queries for the web page: filtered, sorted, paginated lists and job progress.
+"""Read-only queries for the web page: types present, documents by id, job progress.
 
-Every list is one bounded page (``LIMIT``/``OFFSET``) plus one ``COUNT``, and selects only
-the columns a list shows, so a page stays fast with tens of thousands of documents.
-Sort keys are checked against :data:`SORTS`; nothing from the request reaches SQL text.
+The document list itself, shared with the API, is :mod:`lexo.store.listing`; these select
+the same list columns.
 """
 
 from __future__ import annotations
@@ -10,86 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import func, select
 
 from lexo.store.db import Database
+from lexo.store.listing import COLUMNS
 from lexo.store.tables import documents, jobs
 
-#: Public sort key → column; a leading '-' on the key sorts descending.
-SORTS: dict[str, Any] = {
-    "added": documents.c.id,
-    "name": documents.c.original_name,
-    "type": documents.c.doc_type,
-    "size": documents.c.size_bytes,
-    "status": documents.c.status,
-    "pages": documents.c.page_count,
-}
-#: Document understanding may add an ``issuer`` column; the lists use it when it is there.
-issuer_column = documents.c.get("issuer")
-if issuer_column is not None:
-    SORTS["issuer"] = issuer_column
-DEFAULT_SORT = "-added"
 #: Most ids one status request may ask about.
 MAX_IDS = 100
-
-_LIST_COLUMNS = (
-    documents.c.id,
-    documents.c.sha256,
-    documents.c.original_name,
-    documents.c.mime,
-    documents.c.size_bytes,
-    documents.c.status,
-    documents.c.error,
-    documents.c.page_count,
-    documents.c.doc_type,
-    documents.c.fields,
-    documents.c.created_at,
-    documents.c.processed_at,
-    *([issuer_column] if issuer_column is not None else []),
-)
-
-
-def valid_sort(sort: str) -> bool:
-    return sort.removeprefix("-") in SORTS
-
-
-def _order(sort: str) -> list[ColumnElement[Any]]:
-    if not valid_sort(sort):
-        raise ValueError(f"unknown sort key {sort!r}")
-    column = SORTS[sort.removeprefix("-")]
-    descending = sort.startswith("-")
-    first = column.desc().nulls_last() if descending else column.asc().nulls_last()
-    # The id breaks ties, so pages never overlap or skip rows.
-    tie = documents.c.id.desc() if descending else documents.c.id.asc()
-    return [first] if column is documents.c.id else [first, tie]
-
-
-def list_documents(
-    db: Database,
-    *,
-    status: str | None = None,
-    doc_type: str | None = None,
-    issuer: str | None = None,
-    sort: str = DEFAULT_SORT,
-    limit: int = 25,
-    offset: int = 0,
-) -> tuple[list[dict[str, Any]], int]:
-    """One page of documents (list columns only) and the total matching the filters."""
-    conditions = []
-    if status:
-        conditions.append(documents.c.status == status)
-    if doc_type:
-        conditions.append(documents.c.doc_type == doc_type)
-    if issuer and issuer_column is not None:
-        # Case-insensitive "contains", like the API's filter: "edf" finds "EDF SA".
-        escaped = issuer.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        conditions.append(func.lower(issuer_column).like(f"%{escaped}%", escape="\\"))
-    query = select(*_LIST_COLUMNS).where(*conditions).order_by(*_order(sort))
-    count = select(func.count()).select_from(documents).where(*conditions)
-    with db.read() as conn:
-        rows = [dict(r._mapping) for r in conn.execute(query.limit(limit).offset(offset))]
-        total = int(conn.execute(count).scalar() or 0)
-    return rows, total
 
 
 def doc_types(db: Database) -> list[str]:
@@ -113,14 +40,14 @@ def documents_by_ids(
     if not wanted:
         return {}
     with db.read() as conn:
-        rows = conn.execute(select(*_LIST_COLUMNS).where(documents.c.id.in_(wanted)))
+        rows = conn.execute(select(*COLUMNS).where(documents.c.id.in_(wanted)))
         return {int(r.id): dict(r._mapping) for r in rows}
 
 
 def activity(db: Database, *, recent: int, ids: Iterable[int] = ()) -> list[dict[str, Any]]:
     """The newest ``recent`` documents plus the ``ids`` asked for, newest first, each with
     the progress of its latest job (``progress_done``, ``progress_total``)."""
-    newest = select(*_LIST_COLUMNS).order_by(documents.c.id.desc()).limit(recent)
+    newest = select(*COLUMNS).order_by(documents.c.id.desc()).limit(recent)
     with db.read() as conn:
         found = {int(r.id): dict(r._mapping) for r in conn.execute(newest)}
     extra = [i for i in ids if i not in found]

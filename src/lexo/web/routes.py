@@ -1,8 +1,8 @@
 """The pages: inbox, documents, one document, search, system (HTML, not in the OpenAPI schema).
 
-Pages read through ``lexo.store`` (the repository and ``web_queries``) and change things
-through the REST API, called by the page's script; the one exception is deletion, which
-also removes the cached pictures of the document.
+Pages read through ``lexo.store`` (the repository, ``listing`` and ``web_queries``) and
+change things through the REST API, called by the page's script; the one exception is
+deletion, which also removes the cached pictures of the document.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from lexo.api.errors import problem
 from lexo.api.schemas import low_confidence
 from lexo.document import DocumentStatus
 from lexo.errors import NotFoundError
-from lexo.store import web_queries
+from lexo.store import listing, web_queries
 from lexo.web import facets, view
 from lexo.web.render import fragment, page
 
@@ -63,12 +63,12 @@ def document_list(
     status: Annotated[str, Query(max_length=20)] = "",
     doc_type: Annotated[str, Query(alias="type", max_length=50)] = "",
     issuer: Annotated[str, Query(max_length=200)] = "",
-    sort: Annotated[str, Query(max_length=20)] = web_queries.DEFAULT_SORT,
+    sort: Annotated[str, Query(max_length=20)] = listing.DEFAULT_SORT,
     page_no: Annotated[int, Query(alias="page", ge=1, le=MAX_PAGE)] = 1,
 ) -> HTMLResponse:
     status = status if status in STATUSES else ""
-    sort = sort if web_queries.valid_sort(sort) else web_queries.DEFAULT_SORT
-    rows, total = web_queries.list_documents(
+    sort = sort if listing.valid_sort(sort) else listing.DEFAULT_SORT
+    rows, total = listing.list_documents(
         runtime.db,
         status=status or None,
         doc_type=doc_type or None,
@@ -91,10 +91,9 @@ def document_list(
             "doc_type": doc_type,
             "issuer": issuer,
             "sort": sort,
-            "sorts": sorted(web_queries.SORTS),
+            "sorts": sorted(listing.SORTS),
             "statuses": STATUSES,
             "doc_types": _doc_types(runtime),
-            "issuer_filter": web_queries.issuer_column is not None,
             "view": view,
         },
     )
@@ -160,7 +159,14 @@ def search_page(
     return page(
         request,
         "search.html",
-        {"active": "search", "q": q, "result": result, "chosen": chosen, "view": view},
+        {
+            "active": "search",
+            "q": q,
+            "result": result,
+            "chosen": chosen,
+            "facet_params": facets.PARAMS,
+            "view": view,
+        },
     )
 
 

@@ -14,21 +14,16 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-DOC_TYPES = (
-    "facture",
-    "avis_imposition",
-    "releve_bancaire",
-    "bulletin_salaire",
-    "attestation",
-    "quittance_loyer",
-    "contrat",
-    "courrier",
-    "autre",
-)
+from lexo.document import OCR_STRATEGIES as STRATEGIES
+from lexo.understand.model import DOC_TYPES as TYPE_LABELS
+
+#: The canonical document types, in the order the filters list them.
+DOC_TYPES = tuple(TYPE_LABELS)
 ISSUER_FIELDS = ("issuer", "correspondent", "emetteur")
 DATE_FIELDS = ("date", "document_date", "issue_date", "date_document", "date_emission")
 AMOUNT_FIELDS = ("amount_total", "total_ttc", "amount", "montant_ttc", "montant", "total")
-OCR_STRATEGIES = ("auto", "fast", "accurate")  # lexo.ocr.hybrid.STRATEGIES, in page order
+#: The OCR strategies in page order: the default (``auto``) first.
+OCR_STRATEGIES = ("auto", *(s for s in STRATEGIES if s != "auto"))
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 
 

@@ -16,13 +16,13 @@ from lexo.api.schemas import (
     DocumentPatch,
     DocumentSummary,
     IngestOut,
-    OcrStrategy,
     PageOut,
     ReprocessIn,
     ReprocessOut,
 )
-from lexo.document import DocumentStatus
+from lexo.document import DocumentStatus, OcrStrategy
 from lexo.errors import NotFoundError
+from lexo.store import listing
 from lexo.understand.model import DOC_TYPES, type_label
 
 #: Query parameters naming a document type accept only the canonical values.
@@ -75,7 +75,8 @@ def list_documents(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> DocumentList:
-    rows, total = runtime.repo.list_documents(
+    rows, total = listing.list_documents(
+        runtime.db,
         status=status.value if status else None,
         doc_type=doc_type,
         issuer=issuer,
