@@ -75,8 +75,28 @@ def offer_issuer(found: Fields, lines: Sequence[TextLine]) -> None:
         if len(text) >= 3 and not _TITLE_WORDS.match(text) and not re.search(r"\d{3}", text):
             if is_junk_name(text):
                 continue  # a poor scan's header row or label: the name may be further down
-            found.offer("issuer", _whole(line, 0.6))
+            found.offer("issuer", _whole(_fuller(line, lines), 0.6))
             return
+
+
+def _fuller(line: TextLine, lines: Sequence[TextLine]) -> TextLine:
+    """The organisation's full name when ``line`` is the short name beside its logo: a
+    letterhead often prints "URSSAF" by the logo, then "Urssaf Midi-Pyrénées" under it. The
+    next two lines are looked at for one that starts with the same word and says more, or
+    whose capitals spell the acronym."""
+    words = clean_name(line.text).split()
+    if len(words) != 1:
+        return line
+    short = fold(words[0])
+    for below in lines[line.index + 1 : line.index + 3]:
+        text = clean_name(below.text)
+        names = text.split()
+        if len(names) < 2 or is_junk_name(text):
+            continue
+        initials = "".join(w[0] for w in names if w[0].isupper())
+        if fold(names[0]) == short or (words[0].isupper() and initials == words[0]):
+            return below  # "Nova" over "Nova Banque"; "BRO" over "Banque Régionale de l'Ouest"
+    return line
 
 
 def is_junk_name(text: str) -> bool:
