@@ -391,3 +391,19 @@ def test_a_poor_scans_header_row_is_not_the_issuer(junk: str) -> None:
         f"Madame, Monsieur,\nMontant : 463,67 €{LETTER_END}"
     )
     assert got(text).get("issuer") == "URSSAF Provence-Alpes-Côte d'Azur"
+
+
+def test_a_logo_read_as_letters_is_not_part_of_the_issuer() -> None:
+    page = "O Urssaf\nUrssaf Midi-Pyrénées\n12 rue des Lilas\n31000 Toulouse\n"
+    assert got(page + "Objet : votre cotisation\n")["issuer"] == "Urssaf Midi-Pyrénées"
+    # Short words that start real names stay.
+    assert got("La Poste\n9 rue du Louvre\n75001 Paris\n")["issuer"] == "La Poste"
+
+
+def test_a_payslip_names_its_employee_where_ocr_joined_two_blocks() -> None:
+    page = (
+        "Logicia Conseil\nBULLETIN DE PAIE\nPériode du 01/05/2025 au 31/05/2025\n"
+        "Matricule : 14585 Mme Chloé Bertrand\nEmploi : Consultante 12 rue Pasteur\n"
+        "Salaire de base 2 472,07\nNET PAYÉ 1 926,47 €\n"
+    )
+    assert got(page)["employee"] == "Chloé Bertrand"

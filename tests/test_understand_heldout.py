@@ -107,3 +107,17 @@ def test_issuer_is_the_full_name_not_the_logo_word(readings: list[Read]) -> None
         if not same("issuer", r.expected["issuer"], r.got.get("issuer"))
     ]
     assert wrong == []
+
+
+@pytest.mark.parametrize(
+    ("doc_type", "field"), [("bulletin_salaire", "employee"), ("quittance_loyer", "tenant")]
+)
+def test_the_person_the_document_is_addressed_to(
+    readings: list[Read], doc_type: str, field: str
+) -> None:
+    wrong = [
+        (r.expected[field], r.got.get(field))
+        for r in of_type(readings, doc_type)
+        if not same(field, r.expected[field], r.got.get(field))
+    ]
+    assert wrong == []

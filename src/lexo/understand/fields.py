@@ -17,6 +17,7 @@ from typing import Any
 from lexo.understand import identifiers as ids
 from lexo.understand.amounts import currency_of, find_amounts
 from lexo.understand.candidates import Candidate, Fields
+from lexo.understand.classify import fold
 from lexo.understand.dates import find_dates, month_number
 from lexo.understand.issuer import CIVILITY, finish_issuer, offer_issuer
 from lexo.understand.labels import AMOUNT_LABELS, DATE_LABELS, NAME_LABELS, Label
@@ -47,6 +48,7 @@ def extract(lines: Sequence[TextLine], doc_type: str) -> dict[str, Field]:
     _identifiers(found, lines)
     drop_collisions(found)
     offer_issuer(found, lines)
+    _addressee(found, lines, doc_type)
     _fallback_date(found, lines)
     fields = found.to_fields()
     _derived(fields, lines, doc_type)
@@ -95,6 +97,47 @@ def _labelled(
                 score = label.weight * NEXT_LINE_FACTOR**n
                 found.offer(label.field, Candidate(value, score, below, start, end))
                 break
+
+
+#: The person a document type is addressed to: a payslip's employee, a receipt's tenant.
+ADDRESSEE_FIELD = {"bulletin_salaire": "employee", "quittance_loyer": "tenant"}
+#: Lines of the first page where the address block is looked for.
+ADDRESSEE_LINES = 25
+
+
+def _addressee(found: Fields, lines: Sequence[TextLine], doc_type: str) -> None:
+    """A payslip is addressed to its employee and a rent receipt to its tenant: the first
+    line of the first page that is a civility and a name ("Mme Chloé Bertrand") names them,
+    below any label that does (the label's weight wins)."""
+    field = ADDRESSEE_FIELD.get(doc_type)
+    if field is None or not lines:
+        return
+    issuer = found.best.get("issuer")
+    # A landlord who is a person heads the receipt with a civility too: not the tenant.
+    issued_by = fold(str(issuer.value)) if issuer is not None else ""
+    for line in lines[:ADDRESSEE_LINES]:
+        if line.page != lines[0].page:
+            break
+        # Anywhere on the line: OCR joins an address block to what stands beside it
+        # ("Matricule : 14585 Mme Chloé Bertrand").
+        for civ in _CIVILITY_ANYWHERE.finditer(line.text):
+            names = _names(line.text[civ.start() :])
+            if not names or len(str(names[0][0]).split()) < 2:
+                continue
+            value, start, end = names[0]
+            if fold(str(value)) != issued_by:
+                cand = Candidate(
+                    value, ADDRESSEE_WEIGHT, line, civ.start() + start, civ.start() + end
+                )
+                found.offer(field, cand)
+                return
+
+
+_CIVILITY_ANYWHERE = re.compile(r"(?<!\w)(?:M\.|Mme|Mlle|Monsieur|Madame|Mademoiselle)\s+")
+
+
+#: Below every label for the person (the weakest is 0.8).
+ADDRESSEE_WEIGHT = 0.5
 
 
 def _offer_stacked(found: Fields, label: Label, line: TextLine | None, finder: Finder) -> None:

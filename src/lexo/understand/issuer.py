@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rapidfuzz.distance import Levenshtein
+
 from lexo.understand.amounts import find_amounts
 from lexo.understand.candidates import Candidate, Fields
 from lexo.understand.classify import fold
@@ -84,8 +86,8 @@ def _fuller(line: TextLine, lines: Sequence[TextLine]) -> TextLine:
     letterhead often prints "URSSAF" by the logo, then "Urssaf Midi-Pyrénées" under it. The
     next two lines are looked at for one that starts with the same word and says more, or
     whose capitals spell the acronym."""
-    words = clean_name(line.text).split()
-    if len(words) != 1:
+    words = logo_free(clean_name(line.text)).split()
+    if not words:
         return line
     short = fold(words[0])
     for below in lines[line.index + 1 : line.index + 3]:
@@ -94,9 +96,36 @@ def _fuller(line: TextLine, lines: Sequence[TextLine]) -> TextLine:
         if len(names) < 2 or is_junk_name(text):
             continue
         initials = "".join(w[0] for w in names if w[0].isupper())
-        if fold(names[0]) == short or (words[0].isupper() and initials == words[0]):
-            return below  # "Nova" over "Nova Banque"; "BRO" over "Banque Régionale de l'Ouest"
+        first = fold(names[0])
+        if (
+            first == short
+            or (len(short) >= 4 and Levenshtein.normalized_similarity(first, short) >= 0.7)
+            or (words[0].isupper() and initials == words[0])
+        ):
+            # "Nova" over "Nova Banque"; OCR's "vorTéo" over "Voltéo Énergie"; "BRO" over
+            # "Banque Régionale de l'Ouest"; "LOGICIA BULLETIN DE PAIE" over "Logicia Conseil".
+            return below
     return line
+
+
+#: A logo read as text: one or two short tokens before the name ("O Urssaf", "& LOGICIA",
+#: "ne ATELIERS": the drawing's strokes taken for letters).
+_LOGO_NOISE = re.compile(r"^(?:(?:[^\w\s]+|\w{1,2})\s+){1,2}(?=[A-ZÀ-Ý])")
+
+
+#: Short words a name may start with ("La Poste", "Le Bon Marché", "SA Dupont").
+_SHORT_WORDS = {"la", "le", "l", "de", "du", "d", "au", "en", "un", "sa", "st", "et", "a"}
+
+
+def logo_free(text: str) -> str:
+    """``text`` without the tokens a logo left before the name, when a capitalised word of
+    three letters or more follows them."""
+    m = _LOGO_NOISE.match(text)
+    if m is None or any(fold(t) in _SHORT_WORDS for t in m[0].split()):
+        return text
+    rest = text[m.end() :]
+    first = rest.split()[0] if rest.split() else ""
+    return rest if len(first) >= 3 else text
 
 
 def is_junk_name(text: str) -> bool:
@@ -146,7 +175,7 @@ def _drop_specks(text: str) -> str:
 
 
 def _whole(line: TextLine, score: float) -> Candidate:
-    text = clean_name(line.text)
+    text = logo_free(clean_name(line.text))
     start = max(line.text.find(text[:3]), 0)
     return Candidate(text, score, line, start, start + len(text))
 
