@@ -121,3 +121,14 @@ def test_the_person_the_document_is_addressed_to(
         if not same(field, r.expected[field], r.got.get(field))
     ]
     assert wrong == []
+
+
+@pytest.mark.parametrize("doc_type", ["bulletin_salaire", "releve_bancaire"])
+def test_the_document_date(readings: list[Read], doc_type: str) -> None:
+    """A payslip's payment date, a statement's period end: not a start date above them."""
+    wrong = [
+        (r.expected["date"], r.got.get("date"))
+        for r in of_type(readings, doc_type)
+        if not same("date", r.expected["date"], r.got.get("date"))
+    ]
+    assert wrong == []

@@ -260,6 +260,15 @@ def _derived(fields: dict[str, Field], lines: Sequence[TextLine], doc_type: str)
                 fields["period"] = Field(
                     first.strftime("%Y-%m"), start.confidence, start.page, start.start, end.end
                 )
+    date_field = fields.get("date")
+    if (
+        doc_type == "releve_bancaire"
+        and end
+        and (date_field is None or date_field.confidence < 0.6)
+    ):
+        # A statement is dated by the end of the period it covers ("du 01/07 au 31/07/2025"),
+        # not by its first operation.
+        fields["date"] = Field(end.value, end.confidence, end.page, end.start, end.end)
     if "period" not in fields:
         for line in lines:
             m = _MONTH_YEAR.search(line.text)

@@ -117,8 +117,11 @@ DATE_LABELS = (
     ),
     _l("date", r"^\s*factur[ea]\s*n°?\s*\S+\s*du\b", 0.75),
     _l("date", r"\bpay[ée]\s*(par\s*virement\s*)?le\b", 0.85, types=("bulletin_salaire",)),
+    # A payslip is dated by its payment ("Date de paiement : 31/10/2023"), not by the
+    # employee's start date printed above it.
+    _l("date", r"\bdate\s*d[eu]\s*paiement\b", 0.85, types=("bulletin_salaire",)),
     _l("date", r"(\bfait\s*)?[àa]?\s*[\w'’ -]{1,60},\s*le\b", 0.8),
-    _l("date", r"\bdate\s*du\s*paiement\b", 0.5),
+    _l("date", r"\bdate\s*d[eu]\s*paiement\b", 0.5),
     _l("date", r"^\s*date\s*:?", 0.6, unless=r"limite|[ée]ch[ée]ance|due|entr[ée]e|effet|paiement"),
     _l("date", r"\bdate\b", 0.35, unless=r"limite|[ée]ch[ée]ance|due|entr[ée]e|effet|paiement"),
     _l("due_date", r"\bdate\s*limite(\s*de\s*paiement)?\b|\bdate\s*d['’]\s*[ée]ch[ée]ance\b", 1.0),
