@@ -34,7 +34,7 @@ CHILD = r"""
 import json, os, resource, sys, time
 start = time.perf_counter()
 from pathlib import Path
-from lexo.index.embed import SentenceEmbedder
+from lexo.index.sentence import SentenceEmbedder
 from lexo.index.onnx import OnnxEmbedder
 from lexo.modelcache import ModelCache
 backend, root, name, passages_file = sys.argv[1:5]
@@ -86,7 +86,7 @@ def main() -> None:
     args = parser.parse_args()
     import numpy as np
 
-    from lexo.index.embed import available_model
+    from lexo.index.embedders import available_model
     from lexo.index.onnx import optimize
     from lexo.modelcache import ModelCache
     from lexo.modelsources import migrate

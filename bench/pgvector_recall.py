@@ -54,7 +54,7 @@ def main() -> int:
     url, stop = start(work / "pgdata", shared_buffers="1GB")
     runtime = Runtime(settings_for(work, url))
     runtime.prepare()
-    embedder = runtime.index.embedder.get()
+    embedder = runtime.embedder.get()
     lines = sorted(set(synthetic_lines()))
     rng = random.Random(5)
     texts = ["\n".join(rng.sample(lines, 4)) for _ in range(args.passages)]
@@ -84,9 +84,9 @@ def main() -> int:
             ],
         )
     started = time.perf_counter()
-    runtime.index.prepare_vectors(embedder)
+    runtime.indexer.prepare_vectors(embedder)
     build_s = time.perf_counter() - started
-    version = runtime.index.pgvector()
+    version = runtime.indexer.pgvector.version()
     assert version is not None
     exact = VectorIndex(embedder.dimension)
     exact.add(range(1, len(texts) + 1), range(1, len(texts) + 1), vectors)

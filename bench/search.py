@@ -127,18 +127,18 @@ def store_document(
     """File an already-read document as the worker does, without OCR."""
     from lexo.document import Page, PageSource, ProcessedDocument
 
-    doc_id, _ = runtime.repo.create_document(
+    doc_id, _ = runtime.documents.create_document(
         sha256=uuid.uuid5(uuid.NAMESPACE_URL, key).hex * 2,
         original_name=f"{key}.pdf",
         mime="application/pdf",
         size_bytes=1,
         source="api",
     )
-    job = runtime.repo.claim_job("bench", 600)
+    job = runtime.queue.claim_job("bench", 600)
     wrapped = {k: {"value": v} for k, v in fields.items()}
     page_objs = [Page(n, t, PageSource.TEXT_LAYER) for n, t in enumerate(pages, 1)]
     result = ProcessedDocument("application/pdf", page_objs, doc_type=doc_type, fields=wrapped)
-    runtime.repo.finish_job(job, result)
+    runtime.queue.finish_job(job, result)
     return int(doc_id)
 
 
@@ -159,9 +159,9 @@ def metrics(ranked: list[list[str]], queries: list[Query]) -> dict[str, float]:
 def run_quality(work: Path, noise: float) -> dict[str, Any]:
     from tests.fixtures.devset import build_documents
 
-    from lexo.index.hybrid import ALPHA, convex, rrf
+    from lexo.index.fusion import ALPHA, convex, rrf
     from lexo.runtime import Runtime
-    from lexo.store import semantic
+    from lexo.search import service
 
     docs = build_documents(n_per_type=5, seed=7)
     queries = build_queries(docs)
@@ -175,31 +175,31 @@ def run_quality(work: Path, noise: float) -> dict[str, Any]:
         pages = [ocr_noise(t, noise, rng) if noise else t for t in doc.page_texts]
         fields = {k: doc.fields[k] for k in ("date", "amount_total", "issuer") if k in doc.fields}
         doc_id = store_document(runtime, doc.sample_id, doc.doc_type, fields, pages)
-        runtime.index.index_document(doc_id)
+        runtime.indexer.index_document(doc_id)
         by_id[doc_id] = doc.sample_id
     index_s = time.perf_counter() - started
-    runtime.index.lexical.build()  # BM25 from memory, as the server ranks once it is built
+    runtime.indexer.bm25.build()  # BM25 from memory, as the server ranks once it is built
     runs: dict[str, list[list[str]]] = {"bm25": [], "vector": [], "hybrid": []}
     raw: list[tuple[list[tuple[int, float]], list[tuple[int, float]]]] = []
     for query in queries:
         for mode in runs:
-            found = runtime.index.search(query.text, limit=50, mode=mode)  # type: ignore[arg-type]
+            found = runtime.search.search(query.text, limit=50, mode=mode)  # type: ignore[arg-type]
             runs[mode].append([by_id[h["document_id"]] for h in found.results])
-        found = runtime.index.search(query.text, limit=50, mode="bm25")
+        found = runtime.search.search(query.text, limit=50, mode="bm25")
         bm25 = [(h["document_id"], h["score"]) for h in found.results]
-        vec = runtime.index.search(query.text, limit=50, mode="vector").results
+        vec = runtime.search.search(query.text, limit=50, mode="vector").results
         raw.append((bm25, [(h["document_id"], h["score"]) for h in vec]))
     report: dict[str, Any] = {
         "documents": len(docs),
         "queries": len(queries),
         "ocr_noise_rate": noise,
-        "model": runtime.index.embedder.get().name,
+        "model": runtime.embedder.get().name,
         "index_seconds": round(index_s, 2),
     }
     report.update({mode: metrics(ranked, queries) for mode, ranked in runs.items()})
     # Fusion variants, computed from the same two rankings (the served one is "hybrid").
     variants: dict[str, Any] = {}
-    floor = semantic.MIN_SIMILARITY
+    floor = service.MIN_SIMILARITY
     for name, k, weights in (
         ("rrf k=60 1:1", 60, (1.0, 1.0)),
         ("rrf k=10 1:1", 10, (1.0, 1.0)),
@@ -332,17 +332,17 @@ def run_speed(work: Path, kind: str, n: int, lines: list[str], repeats: int) -> 
     url, drop = new_database(kind, work)
     runtime = Runtime(settings_for(work, url))
     runtime.prepare()
-    embedder = runtime.index.embedder.get()
+    embedder = runtime.embedder.get()
     started = time.perf_counter()
     bulk_load(runtime.db, n, lines, embedder.name, embedder.dimension)
     load_s = time.perf_counter() - started
     rss0 = rss_bytes() or 0
     started = time.perf_counter()
-    runtime.index.prepare_vectors(embedder)  # in memory, or pgvector's column and HNSW
+    runtime.indexer.prepare_vectors(embedder)  # in memory, or pgvector's column and HNSW
     build_s = time.perf_counter() - started
     rss1 = rss_bytes() or 0
-    pgvector = runtime.index.pgvector() is not None
-    assert pgvector == (kind == "pgvector"), runtime.index.vector_backend()
+    pgvector = runtime.indexer.pgvector.version() is not None
+    assert pgvector == (kind == "pgvector"), runtime.indexer.vector_backend()
     if pgvector:
         from sqlalchemy import text
 
@@ -355,9 +355,9 @@ def run_speed(work: Path, kind: str, n: int, lines: list[str], repeats: int) -> 
                 )
             ).scalar()
     else:
-        index_bytes = runtime.index.vectors(embedder).nbytes
+        index_bytes = runtime.indexer.vectors.get(embedder).nbytes
     started = time.perf_counter()
-    runtime.index.lexical.build()
+    runtime.indexer.bm25.build()
     bm25_s = time.perf_counter() - started
     rss2 = rss_bytes() or 0
     row: dict[str, Any] = {
@@ -368,7 +368,7 @@ def run_speed(work: Path, kind: str, n: int, lines: list[str], repeats: int) -> 
         "vector_index_mb": round(int(index_bytes or 0) / 2**20, 1),
         "rss_growth_mb": round((rss1 - rss0) / 2**20, 1),
         "bm25_index_build_s": round(bm25_s, 1),
-        "bm25_index_mb": round(runtime.index.lexical.nbytes / 2**20, 1),
+        "bm25_index_mb": round(runtime.indexer.bm25.nbytes / 2**20, 1),
         "bm25_rss_growth_mb": round((rss2 - rss1) / 2**20, 1),
     }
     with TestClient(create_app(runtime=runtime)) as client:
@@ -382,7 +382,7 @@ def run_speed(work: Path, kind: str, n: int, lines: list[str], repeats: int) -> 
             for _ in range(repeats):
                 for q in SPEED_QUERIES:
                     if label != "hybrid_repeated":
-                        runtime.index.clear_query_cache()
+                        runtime.search.clear_query_cache()
                     t0 = time.perf_counter()
                     r = client.get("/api/v1/search", params={"q": q, "limit": 20, **extra})
                     times.append((time.perf_counter() - t0) * 1000)
@@ -406,12 +406,11 @@ def hnsw_recall(runtime: Any, embedder: Any, n: int, queries: int = 50) -> float
     import numpy as np
 
     from lexo.index.vectors import VectorIndex
-    from lexo.store import pgvectors
-    from lexo.store import vectors as store
+    from lexo.store import passages, pgvectors
 
     exact = VectorIndex(embedder.dimension)
     with runtime.db.read() as conn:
-        for batch in store.load(conn, embedder.name):
+        for batch in passages.load(conn, embedder.name):
             matrix = np.frombuffer(b"".join(r[2] for r in batch), dtype=np.float32)
             exact.add([r[0] for r in batch], [r[1] for r in batch], matrix)
     rng = np.random.default_rng(n)

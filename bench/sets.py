@@ -442,19 +442,15 @@ def facturx_fields(truth: dict[str, Any]) -> dict[str, Any]:
 
 
 def _luhn(digits: str) -> bool:
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = int(char) * (2 if index % 2 else 1)
-        total += value - 9 if value > 9 else value
-    return total % 10 == 0
+    from stdnum import luhn
+
+    return luhn.is_valid(digits)
 
 
 def _iban_ok(iban: str) -> bool:
-    moved = iban[4:] + iban[:4]
-    try:
-        return int("".join(str(int(c, 36)) for c in moved)) % 97 == 1
-    except ValueError:
-        return False
+    from stdnum import iban as stdnum_iban
+
+    return stdnum_iban.is_valid(iban)
 
 
 def _facturx_documents(folder: Path) -> list[Document]:

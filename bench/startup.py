@@ -12,7 +12,13 @@ a fresh process and run once (load time, inference time, RSS); one process loads
 (RSS after all models are loaded); and ``lexo serve`` with ``LEXO_WARMUP=ocr,nlp,embed`` reports
 through ``/api/v1/health/models`` what its own holders loaded, in how long, and its RSS.
 
+For scale, alternated with those starts: a process that only imports the server stack, and
+the bare stack serving (FastAPI + uvicorn + SQLAlchemy + pydantic-settings, one health route
+that runs ``select 1`` on SQLite), launch to its first 200. ``--health-only`` times only
+launch → healthy, for LEXO (existing data folder) and the bare stack, and their ratio.
+
     .venv/bin/python bench/startup.py [--runs 5] [--models-dir ml_models] [--no-models]
+    .venv/bin/python bench/startup.py --health-only [--runs 11]
 """
 
 from __future__ import annotations
@@ -96,6 +102,65 @@ def floor_run() -> dict[str, float]:
     # os._exit: the interpreter's clean-up of those modules at exit is not part of the floor.
     subprocess.run([sys.executable, "-c", f"{FLOOR_IMPORTS}; import os; os._exit(0)"], check=True)
     return {"stack_imports_s": time.perf_counter() - start}
+
+
+#: The bare stack serving one health route, configured like LEXO (settings from the
+#: environment, SQLite, uvicorn without access log): what LEXO's own start-up is compared to.
+BARE_SERVER = """
+import fastapi, sqlalchemy, uvicorn
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BARE_")
+    port: int = 8000
+    database_url: str = "sqlite:///bare.db"
+
+settings = Settings()
+engine = sqlalchemy.create_engine(settings.database_url)
+app = fastapi.FastAPI()
+
+@app.get("/api/v1/health")
+def health() -> dict[str, str]:
+    with engine.connect() as conn:
+        conn.execute(sqlalchemy.text("select 1"))
+    return {"status": "ok"}
+
+uvicorn.run(app, host="127.0.0.1", port=settings.port, log_level="warning", access_log=False)
+"""
+
+
+def bare_run(work: Path) -> dict[str, float]:
+    """Launch → first 200 from the bare stack's health route (:data:`BARE_SERVER`)."""
+    port = free_port()
+    work.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "BARE_PORT": str(port), "BARE_DATABASE_URL": f"sqlite:///{work}/bare.db"}
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", BARE_SERVER], env=env, cwd=work)
+    try:
+        return {"healthy_s": _until_healthy(f"http://127.0.0.1:{port}", start, "the bare stack")}
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def health_run(work: Path) -> dict[str, float]:
+    """Launch → first 200 from ``lexo serve``'s /api/v1/health, nothing else."""
+    proc, base, start = launch(work)
+    try:
+        return {"healthy_s": _until_healthy(base, start, "the server")}
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def _until_healthy(base: str, start: float, what: str) -> float:
+    """Seconds from ``start`` to the first 200 from ``base``/api/v1/health."""
+    with httpx.Client(timeout=2.0) as client:
+        healthy = _poll(lambda: client.get(f"{base}/api/v1/health").status_code == 200)
+        elapsed = time.perf_counter() - start
+    if not healthy:
+        raise RuntimeError(f"{what} did not become healthy")
+    return elapsed
 
 
 def bytecode_note() -> str:
@@ -236,34 +301,50 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--models-dir", type=Path, help="also load the models of this cache")
     parser.add_argument("--no-models", action="store_true", help="skip the model phases")
+    parser.add_argument(
+        "--health-only",
+        action="store_true",
+        help="only launch → healthy: lexo serve (existing data folder) against the bare stack",
+    )
     args = parser.parse_args()
     series: dict[str, list[dict[str, float]]] = {
         "fresh_data_folder": [],
         "existing_data_folder": [],
         "stack_imports_only": [],
+        "bare_stack_server": [],
     }
+    if args.health_only:
+        del series["fresh_data_folder"]
     with tempfile.TemporaryDirectory(prefix="lexo-bench-") as tmp:
         base = Path(tmp)
         kept = base / "kept"
-        one_run(make_scan(base, -1), kept)  # creates the data folder the second series reuses
+        # The first starts create the data folders the later ones reuse.
+        if args.health_only:
+            health_run(kept)
+        else:
+            one_run(make_scan(base, -1), kept)
+        bare_run(base / "bare")
         for i in range(args.runs):
-            # alternate the two series so machine noise falls on both alike
-            series["fresh_data_folder"].append(one_run(make_scan(base, 2 * i), base / f"f{i}"))
-            series["existing_data_folder"].append(one_run(make_scan(base, 2 * i + 1), kept))
+            # alternate the series so machine noise falls on all alike
+            if args.health_only:
+                series["existing_data_folder"].append(health_run(kept))
+            else:
+                series["fresh_data_folder"].append(one_run(make_scan(base, 2 * i), base / f"f{i}"))
+                series["existing_data_folder"].append(one_run(make_scan(base, 2 * i + 1), kept))
+            series["bare_stack_server"].append(bare_run(base / "bare"))
             series["stack_imports_only"].append(floor_run())
         models: dict[str, object] = {}
-        if not args.no_models:
+        if not (args.no_models or args.health_only):
             models = models_phase(base / "m", args.models_dir)
             models["warm_server"] = warm_server_phase(base / "m")
     medians = {}
     for name, runs in series.items():
         keys = list(runs[0])
         medians[name] = {k: statistics.median(r[k] for r in runs) for k in keys}
-        title = (
-            f"python -c '{FLOOR_IMPORTS}', {args.runs} runs"
-            if name == "stack_imports_only"
-            else f"lexo serve, {name.replace('_', ' ')}, {args.runs} cold starts"
-        )
+        title = {
+            "stack_imports_only": f"python -c '{FLOOR_IMPORTS}', {args.runs} runs",
+            "bare_stack_server": f"the bare stack serving /api/v1/health, {args.runs} cold starts",
+        }.get(name, f"lexo serve, {name.replace('_', ' ')}, {args.runs} cold starts")
         print(f"{title} (median, min–max):")
         for k in keys:
             values = [r[k] for r in runs]
@@ -271,10 +352,12 @@ def main() -> None:
     floor = medians["stack_imports_only"]["stack_imports_s"]
     healthy = medians["existing_data_folder"]["healthy_s"]
     bytecode = bytecode_note()
+    bare = medians["bare_stack_server"]["healthy_s"]
     print(
         f"healthy API (existing data folder) {healthy:.3f} s = stack imports {floor:.3f} s "
         f"+ {healthy - floor:.3f} s; {bytecode}"
     )
+    print(f"healthy API / bare stack healthy {bare:.3f} s = {healthy / bare:.3f}")
     if models:
         print("models, each loaded cold in a fresh process and run once:")
         for key, item in models["each_cold"].items():  # type: ignore[attr-defined]
@@ -303,10 +386,12 @@ def main() -> None:
         "runs": series,
         "median": medians,
         "bytecode": bytecode,
+        "healthy_ratio_to_bare_stack": healthy / bare,
         "models": models,
     }
-    (RESULTS / "startup.json").write_text(json.dumps(out, indent=2))
-    print(f"written {RESULTS / 'startup.json'}")
+    written = RESULTS / ("startup_health.json" if args.health_only else "startup.json")
+    written.write_text(json.dumps(out, indent=2))
+    print(f"written {written}")
 
 
 if __name__ == "__main__":

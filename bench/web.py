@@ -28,8 +28,8 @@ from fastapi.testclient import TestClient  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 from tests.conftest import make_settings, make_text_pdf  # noqa: E402
 
-from lexo.api.app import create_app  # noqa: E402
 from lexo.runtime import Runtime  # noqa: E402
+from lexo.server import create_app  # noqa: E402
 from lexo.store.tables import documents, pages  # noqa: E402
 
 TYPES = ["facture", "avis_imposition", "releve_bancaire", "bulletin_salaire", "quittance_loyer"]

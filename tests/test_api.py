@@ -146,3 +146,60 @@ def test_importing_the_api_pulls_no_heavy_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+#: Modules the first health answer does not need: imported with the routers, on first need.
+DEFERRED = ("lexo.api.routes.documents", "lexo.api.schemas", "lexo.web.routes", "jinja2")
+
+
+def test_routers_load_on_first_need_and_openapi_lists_them(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from fastapi.testclient import TestClient\n"
+        "from lexo.server import create_app\n"
+        "from lexo.settings import Settings\n"
+        "base = Path(sys.argv[1])\n"
+        "settings = Settings(_env_file=None, data_dir=base / 'data', inbox_dir=base / 'inbox',\n"
+        "                    models_dir=base / 'ml_models')\n"
+        f"deferred = {DEFERRED!r}\n"
+        "def loaded(): return sorted(m for m in deferred if m in sys.modules)\n"
+        "with TestClient(create_app(settings)) as client:\n"
+        "    assert client.get('/api/v1/health').status_code == 200\n"
+        "    print('health', loaded())\n"
+        "    paths = client.get('/openapi.json').json()['paths']\n"
+        "    print('openapi', '/api/v1/documents/{doc_id}' in paths, loaded())\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.splitlines() == [
+        "health []",
+        "openapi True ['lexo.api.routes.documents', 'lexo.api.schemas', 'lexo.web.routes']",
+    ]
+
+
+def test_every_route_is_there_before_the_first_request(tmp_path: Path) -> None:
+    from starlette.routing import NoMatchFound
+
+    from lexo.server import create_app as create_server
+
+    app = create_server(make_settings(tmp_path))
+    assert app.url_path_for("static", path="app.css") == "/static/app.css"
+    assert "/api/v1/documents" in app.openapi()["paths"]
+    api_only = create_app(make_settings(tmp_path))
+    assert len(api_only.routes) < len(app.routes)
+    assert "/api/v1/documents/{doc_id}" in api_only.openapi()["paths"]
+    with pytest.raises(NoMatchFound):
+        api_only.url_path_for("static", path="app.css")
+
+
+def test_a_page_can_be_the_first_request(tmp_path: Path) -> None:
+    from lexo.server import create_app as create_server
+
+    with TestClient(create_server(make_settings(tmp_path))) as client:
+        page = client.get("/login")
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    with TestClient(create_server(make_settings(tmp_path))) as client:
+        missing = client.get("/no-such-page")  # a page error, rendered by the page
+        assert missing.status_code == 404 and "text/html" in missing.headers["content-type"]

@@ -18,7 +18,6 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image, ImageChops
 
-from lexo.api.app import create_app
 from lexo.archive import build_archive, scanned_pages
 from lexo.archive.font import glyphless_truetype
 from lexo.archive.images import image_pdf
@@ -26,9 +25,10 @@ from lexo.document import Line, Page, PageSource, Word
 from lexo.errors import BadInputError, NoArchiveError, NotReadyError
 from lexo.pipeline import Pipeline
 from lexo.runtime import Runtime
+from lexo.server import create_app
 from lexo.settings import Settings
-from lexo.store.archives import ArchiveStore
-from lexo.store.repository import page_row
+from lexo.store.archive_cache import ArchiveCache
+from lexo.store.pages import page_row
 
 from .conftest import make_settings, make_text_pdf, render_png
 
@@ -248,7 +248,7 @@ def test_pdf_pages_with_their_own_text_get_no_second_layer(
     (read,) = pipeline.process_file(short).pages
     assert read.source == PageSource.OCR  # under LEXO_TEXT_LAYER_MIN_CHARS
     assert scanned_pages(short, "application/pdf", [read]) == []
-    store = ArchiveStore(tmp_path / "data")
+    store = ArchiveCache(tmp_path / "data")
     doc = {"id": 3, "sha256": "ef" * 32, "mime": "application/pdf", "status": "done"}
     doc["pages"] = [_row(read)]
     assert not store.available(doc, short)
@@ -402,14 +402,14 @@ def test_hostile_originals_are_refused_clearly(tmp_path: Path) -> None:
 
 
 def _row(page: Page) -> dict[str, Any]:
-    """A page as the repository stores it (and ``Repository.get_document`` returns it)."""
+    """A page as the repository stores it (and ``Documents.get_document`` returns it)."""
     return page_row(1, page)
 
 
 def test_store_builds_once_rebuilds_after_new_words_and_purges(tmp_path: Path) -> None:
     image = tmp_path / "page.png"
     Image.new("L", (850, 1100), 255).save(image, dpi=(100, 100))
-    store = ArchiveStore(tmp_path / "data")
+    store = ArchiveCache(tmp_path / "data")
     first = _page(1, (850, 1100), ("Ancien", (100, 100, 300, 140)))
     doc = {"id": 1, "sha256": "ab" * 32, "mime": "image/png", "status": "done"}
     doc["pages"] = [_row(first)]
@@ -440,7 +440,7 @@ def test_store_builds_once_rebuilds_after_new_words_and_purges(tmp_path: Path) -
 def test_store_remembers_an_original_that_cannot_be_archived(tmp_path: Path) -> None:
     junk = tmp_path / "junk.png"
     junk.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 100)
-    store = ArchiveStore(tmp_path / "data")
+    store = ArchiveCache(tmp_path / "data")
     doc = {"id": 7, "sha256": "cd" * 32, "mime": "image/png", "status": "done"}
     doc["pages"] = [_row(_page(1, (10, 10), ("x", (1, 1, 5, 5))))]
     with pytest.raises(BadInputError) as first:

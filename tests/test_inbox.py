@@ -105,15 +105,15 @@ def test_unstable_and_temporary_files_wait(
     inbox, window = settings.inbox_dir, settings.inbox_stable_seconds
     inbox.mkdir(parents=True, exist_ok=True)
     clock = Clock()
-    watcher = InboxWatcher(settings, runtime.intake, runtime.repo, clock=clock)
+    watcher = InboxWatcher(settings, runtime.intake, runtime.documents, clock=clock)
 
     def filed() -> list[str]:
         names = []
         for path in (tmp_path / "scan.pdf", tmp_path / "letter.pdf"):
-            doc = runtime.repo.find_by_sha(hashlib.sha256(path.read_bytes()).hexdigest())
+            doc = runtime.documents.find_by_sha(hashlib.sha256(path.read_bytes()).hexdigest())
             if doc is not None:
                 names.append(doc["original_name"])
-        assert sum(runtime.repo.status_counts().values()) == len(names)
+        assert sum(runtime.documents.status_counts().values()) == len(names)
         return names
 
     scan = make_text_pdf(tmp_path / "scan.pdf", [["Facture", "Mars 2026"]]).read_bytes()
@@ -156,7 +156,7 @@ def test_restart_resumes_an_interrupted_job(settings: Settings, tmp_path: Path) 
     first = Runtime(settings)
     first.prepare()
     result = first.intake.ingest_path(pdf)
-    job = first.repo.claim_job("worker-that-crashes", 600)
+    job = first.queue.claim_job("worker-that-crashes", 600)
     assert job is not None and job["document_id"] == result.document_id
     first.close()  # the process dies with the job 'running'
 

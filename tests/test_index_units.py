@@ -11,8 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lexo.index.chunk import chunk_pages
-from lexo.index.hybrid import fold, highlight, rrf
+from lexo.index.fusion import rrf
+from lexo.index.text import fold
 from lexo.index.vectors import SPLIT_MIN_ROWS, VectorIndex
+from lexo.search.snippets import highlight
 
 
 def test_chunks_follow_pages_and_overlap() -> None:

@@ -230,7 +230,7 @@ def test_refine_lines_reports_timing_and_keeps_page_shape(
     assert isinstance(trocr, TrOCREngine)
     image = page_image()
     plain = holder.get("tesseract").recognize(image, dpi=300)
-    refined = refine_lines(trocr, image, plain, [1])  # only the blocky line
+    refined = refine_lines(trocr, image, plain, [1], layout="tesseract")  # only the blocky line
     assert refined.lines[0] == plain.lines[0]
     assert refined.lines[1].text == TRUTH[1]
     assert refined.text.split("\n\n")[0] == plain.text.split("\n\n")[0]

@@ -15,8 +15,9 @@ from typer.testing import CliRunner
 
 from lexo.cli import app
 from lexo.errors import ModelLoadError, ModelMissingError
-from lexo.index.embed import SentenceEmbedder, embedder_holder
+from lexo.index.embedders import EmbedderProvider
 from lexo.index.onnx import META, OnnxEmbedder, optimize, optimized_path
+from lexo.index.sentence import SentenceEmbedder
 from lexo.modelcache import ModelCache
 
 NAME = "all-MiniLM-L6-v2"
@@ -74,12 +75,12 @@ def test_int8_export_stays_close_and_ranks_alike(optimized: Path, reference: np.
 
 
 def test_search_uses_the_export_without_importing_torch(optimized: Path) -> None:
-    holder = embedder_holder(ModelCache(optimized))
-    assert holder.model == f"onnx/{NAME}"
+    provider = EmbedderProvider(ModelCache(optimized))
+    assert provider.model == f"onnx/{NAME}"
     code = (
-        "import sys; from pathlib import Path; from lexo.index.embed import embedder_holder;"
+        "import sys; from pathlib import Path; from lexo.index.embedders import EmbedderProvider;"
         "from lexo.modelcache import ModelCache;"
-        f"e = embedder_holder(ModelCache(Path({str(optimized)!r}))).get();"
+        f"e = EmbedderProvider(ModelCache(Path({str(optimized)!r}))).get();"
         "v = e.encode(['Facture']); print(type(e).__name__, v.shape[1], 'torch' in sys.modules)"
     )
     out = subprocess.run(
@@ -93,8 +94,8 @@ def test_search_uses_the_export_without_importing_torch(optimized: Path) -> None
 
 
 def test_without_an_export_pytorch_is_used(embed_models: Path) -> None:
-    holder = embedder_holder(ModelCache(embed_models))
-    assert holder.model == f"sentence-transformers/{NAME}"
+    provider = EmbedderProvider(ModelCache(embed_models))
+    assert provider.model == f"sentence-transformers/{NAME}"
     with pytest.raises(ModelMissingError, match="lexo models optimize"):
         OnnxEmbedder.load(ModelCache(embed_models), NAME)
 

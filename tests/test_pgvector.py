@@ -14,11 +14,15 @@ import numpy as np
 import pytest
 from sqlalchemy import create_engine, insert, text
 
+from lexo.index.embedders import EmbedderProvider
 from lexo.index.vectors import VectorIndex
 from lexo.modelcache import ModelCache
+from lexo.search.indexer import Indexer
+from lexo.search.service import PREPARING_REASON, SearchService
 from lexo.store import pgvectors
 from lexo.store.db import Database
-from lexo.store.semantic import PREPARING_REASON, SearchIndex
+from lexo.store.documents import Documents
+from lexo.store.job_queue import JobQueue
 from lexo.store.tables import chunks, documents
 
 from .fixtures.rows import document_row
@@ -63,6 +67,24 @@ def _documents(db: Database, count: int, *, seed: int = 0, dim: int = 384) -> np
     return vectors
 
 
+class Rt:
+    """What ``add_document`` uses of a Runtime: another process's store and indexer."""
+
+    def __init__(self, db: Database, indexer: Indexer) -> None:
+        self.documents = Documents(db)
+        self.queue = JobQueue(db)
+        self.indexer = indexer
+
+
+def _service(db: Database, models: Path, *, pgvector: bool = True) -> SearchService:
+    return SearchService(Indexer(db, EmbedderProvider(ModelCache(models)), pgvector=pgvector))
+
+
+def _close(service: SearchService) -> None:
+    service.indexer.close()
+    service.close()
+
+
 def test_passages_stored_before_pgvector_are_filled_and_indexed(
     pg_db: Database, tmp_path: Path, embed_models: Path
 ) -> None:
@@ -81,11 +103,11 @@ def test_passages_stored_before_pgvector_are_filled_and_indexed(
         before.close()
     with pg_db.read() as conn:
         assert conn.execute(text("SELECT count(*) FROM chunks")).scalar() == len(DOCS)
-    index = SearchIndex(pg_db, ModelCache(embed_models))
+    index = _service(pg_db, embed_models)
     try:
         index.embedder.get()
-        assert index.pgvector() is not None
-        assert index.vector_backend()["ready"] is False  # column added, empty
+        assert index.indexer.pgvector.version() is not None
+        assert index.indexer.vector_backend()["ready"] is False  # column added, empty
         # A hybrid search never waits for the column to be filled: words answer meanwhile.
         first = index.search("facture electricite mars")
         assert (first.mode, first.reason) == ("bm25", PREPARING_REASON)
@@ -93,7 +115,7 @@ def test_passages_stored_before_pgvector_are_filled_and_indexed(
         # a vector search (or 'more like this') waits for it
         found = index.search("consommation d'eau potable", mode="vector").results
         assert found[0]["document_id"] == ids["eau_ocr"]
-        assert index.vector_backend()["ready"] is True
+        assert index.indexer.vector_backend()["ready"] is True
         with pg_db.read() as conn:
             assert pgvectors.caught_up(conn)
             assert (
@@ -113,37 +135,27 @@ def test_passages_stored_before_pgvector_are_filled_and_indexed(
         assert "ix_chunks_hnsw_" in plan  # the partial HNSW index serves the model's search
         hybrid = index.search("facture electricite mars")
         assert hybrid.mode == "hybrid" and hybrid.reason is None
-        assert index.vectors_in_memory is None  # no vector was loaded into this process
+        assert index.indexer.vectors.held is None  # no vector was loaded into this process
     finally:
-        index.close()
+        _close(index)
 
 
 def test_rows_from_a_process_without_pgvector_are_filled_at_sync(
     pg_db: Database, embed_models: Path
 ) -> None:
-    cache = ModelCache(embed_models)
-    reader = SearchIndex(pg_db, cache)
-    writer = SearchIndex(pg_db, cache, pgvector=False)  # a worker set LEXO_PGVECTOR=off
+    reader = _service(pg_db, embed_models)
+    writer = Indexer(pg_db, reader.embedder, pgvector=False)  # a worker set LEXO_PGVECTOR=off
     try:
-        assert reader.prepare_vectors(reader.embedder.get())
-        spec = DOCS["loyer"]
-
-        class Rt:  # what add_document uses of a Runtime
-            def __init__(self) -> None:
-                from lexo.store.repository import Repository
-
-                self.repo = Repository(pg_db)
-                self.index = writer
-
-        doc = add_document(Rt(), "loyer", spec)  # type: ignore[arg-type]
+        assert reader.indexer.prepare_vectors(reader.embedder.get())
+        doc = add_document(Rt(pg_db, writer), "loyer", DOCS["loyer"])  # type: ignore[arg-type]
         # (a one-shot search: no sync aside)
         one_shot = {"mode": "vector", "wait_for_model": True}
         assert reader.search("quittance appartement", **one_shot).results == []  # type: ignore[arg-type]
-        reader.sync()  # what searches start aside, at most every SYNC_SECONDS
+        reader.indexer.sync()  # what searches start aside, at most every SYNC_SECONDS
         found = reader.search("quittance appartement", **one_shot).results  # type: ignore[arg-type]
         assert [h["document_id"] for h in found] == [doc]
     finally:
-        reader.close()
+        _close(reader)
         writer.close()
 
 
@@ -210,21 +222,13 @@ def test_a_role_that_may_not_enable_pgvector_keeps_vectors_in_memory(
     db = Database(url)
     try:
         db.migrate()
-        index = SearchIndex(db, ModelCache(embed_models))
-
-        class Rt:
-            def __init__(self) -> None:
-                from lexo.store.repository import Repository
-
-                self.repo = Repository(db)
-                self.index = index
-
-        doc = add_document(Rt(), "paie", DOCS["paie"])  # type: ignore[arg-type]
-        assert index.pgvector() is None
-        assert index.vector_backend() == {"backend": "memory", "pgvector": "unavailable"}
+        index = _service(db, embed_models)
+        doc = add_document(Rt(db, index.indexer), "paie", DOCS["paie"])  # type: ignore[arg-type]
+        assert index.indexer.pgvector.version() is None
+        assert index.indexer.vector_backend() == {"backend": "memory", "pgvector": "unavailable"}
         found = index.search("fiche de paie salaire", mode="vector").results
         assert found[0]["document_id"] == doc
-        index.close()
+        _close(index)
     finally:
         db.close()
         with admin.connect() as conn:
@@ -237,8 +241,8 @@ def test_postgresql_without_pgvector_keeps_vectors_in_memory(pg_url: str) -> Non
     """The machine's own PostgreSQL 15 has no pgvector: nothing changes in its schema."""
     db = Database(pg_url)
     try:
-        index = SearchIndex(db, ModelCache(Path("/nonexistent")))
-        assert index.pgvector() is None
+        index = _service(db, Path("/nonexistent"))
+        assert index.indexer.pgvector.version() is None
         with db.read() as conn:
             columns: Any = conn.execute(
                 text(
@@ -247,6 +251,6 @@ def test_postgresql_without_pgvector_keeps_vectors_in_memory(pg_url: str) -> Non
                 )
             ).scalars()
             assert "embedding" not in set(columns)
-        index.close()
+        _close(index)
     finally:
         db.close()

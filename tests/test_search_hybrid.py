@@ -15,10 +15,12 @@ from fastapi.testclient import TestClient
 
 from lexo.api.app import create_app
 from lexo.document import Page, PageSource, ProcessedDocument
+from lexo.index.embedders import EmbedderProvider
 from lexo.runtime import Runtime
+from lexo.search import indexer
+from lexo.search.indexer import Indexer
+from lexo.search.service import SearchService
 from lexo.settings import Settings
-from lexo.store import semantic
-from lexo.store.semantic import SearchIndex
 
 from .conftest import make_settings, make_text_pdf, wait_until
 
@@ -86,11 +88,11 @@ every_database = pytest.mark.parametrize(
 
 def add_document(runtime: Runtime, key: str, spec: dict[str, Any]) -> int:
     """Store a read document as the worker would (without OCR), then index it."""
-    doc_id, _ = runtime.repo.create_document(
+    doc_id, _ = runtime.documents.create_document(
         sha256=f"{key:0<64}"[:64], original_name=f"{key}.pdf", mime="application/pdf",
         size_bytes=1, source="api",
     )  # fmt: skip
-    job = runtime.repo.claim_job("test", 60)
+    job = runtime.queue.claim_job("test", 60)
     assert job is not None and job["document_id"] == doc_id
     fields = {
         "date": {"value": spec["date"]},
@@ -99,8 +101,8 @@ def add_document(runtime: Runtime, key: str, spec: dict[str, Any]) -> int:
     }
     pages = [Page(1, spec["text"], PageSource.TEXT_LAYER)]
     result = ProcessedDocument("application/pdf", pages, doc_type=spec["doc_type"], fields=fields)
-    runtime.repo.finish_job(job, result)
-    assert runtime.index.index_document(doc_id)
+    runtime.queue.finish_job(job, result)
+    assert runtime.indexer.index_document(doc_id)
     return doc_id
 
 
@@ -201,50 +203,52 @@ def test_another_process_sees_added_and_deleted_documents(
 ) -> None:
     client, ids = filed
     runtime: Runtime = client.app.state.runtime  # type: ignore[attr-defined]
-    monkeypatch.setattr(semantic, "SYNC_SECONDS", 0.0)
-    reader = SearchIndex(runtime.db, runtime.models)  # e.g. the API beside a worker process
+    monkeypatch.setattr(indexer, "SYNC_SECONDS", 0.0)
+    # e.g. the API beside a worker process
+    reader = SearchService(Indexer(runtime.db, EmbedderProvider(runtime.models)))
     try:
         first = reader.search("quittance loyer", mode="vector").results
         assert first[0]["document_id"] == ids["loyer"]
-        assert reader.lexical.wait_ready(60)  # the first search built the BM25 index aside
+        assert reader.indexer.bm25.wait_ready(60)  # the first search built the BM25 index aside
         bm25 = reader.search("quittance loyer", mode="bm25").results
         assert [h["document_id"] for h in bm25] == [ids["loyer"]]
-        runtime.repo.delete_document(ids["loyer"])
+        runtime.documents.delete_document(ids["loyer"])
         new = add_document(runtime, "loyer2", {**DOCS["loyer"], "date": "2026-02-28"})
-        reader.sync()  # what searches do in the background, at most every SYNC_SECONDS
+        reader.indexer.sync()  # what searches do in the background, at most every SYNC_SECONDS
         found = [h["document_id"] for h in reader.search("quittance loyer", mode="vector").results]
         assert found[0] == new and ids["loyer"] not in found
         bm25 = reader.search("quittance loyer", mode="bm25").results
         assert [h["document_id"] for h in bm25] == [new]
-        if reader.pgvector() is None:
-            assert len(reader.vectors(reader.embedder.get())) == len(
-                runtime.index.vectors(reader.embedder.get())
+        if reader.indexer.pgvector.version() is None:
+            assert len(reader.indexer.vectors.get(reader.embedder.get())) == len(
+                runtime.indexer.vectors.get(reader.embedder.get())
             )
         else:  # PostgreSQL searched the vectors: none were loaded here
-            assert reader.vectors_in_memory is None and runtime.index.vectors_in_memory is None
+            assert reader.indexer.vectors.held is None and runtime.indexer.vectors.held is None
         # without an explicit sync: a search starts one aside, the index drops the page
-        runtime.repo.delete_document(new)
-        assert reader.lexical.candidates("quittance loyer", limit=5)  # not synced yet
+        runtime.documents.delete_document(new)
+        assert reader.indexer.bm25.candidates("quittance loyer", limit=5)  # not synced yet
 
         def synced() -> bool:
             reader.search("quittance loyer", mode="bm25")  # never shows a deleted document
-            return not reader.lexical.candidates("quittance loyer", limit=5)
+            return not reader.indexer.bm25.candidates("quittance loyer", limit=5)
 
         wait_until(synced, timeout=30, what="the background sync")
     finally:
+        reader.indexer.close()
         reader.close()
 
 
 def _read_document(runtime: Runtime, text: str) -> int:
     """A one-page document stored as read (text layer), without the worker's indexing."""
-    doc_id, _ = runtime.repo.create_document(
+    doc_id, _ = runtime.documents.create_document(
         sha256=f"{abs(hash(text)):064d}"[-64:], original_name="f.pdf", mime="application/pdf",
         size_bytes=1, source="api",
     )  # fmt: skip
-    job = runtime.repo.claim_job("test", 60)
+    job = runtime.queue.claim_job("test", 60)
     assert job is not None
     page = Page(1, text, PageSource.TEXT_LAYER)
-    runtime.repo.finish_job(job, ProcessedDocument("application/pdf", [page]))
+    runtime.queue.finish_job(job, ProcessedDocument("application/pdf", [page]))
     return doc_id
 
 
@@ -253,7 +257,7 @@ def test_without_a_model_search_falls_back_to_bm25(settings: Settings) -> None:
     runtime = Runtime(settings)  # an empty model cache
     with TestClient(create_app(runtime=runtime)) as client:
         doc_id = _read_document(runtime, "Facture d'électricité de mars")
-        assert runtime.index.index_document(doc_id) is None  # skipped, not failed
+        assert runtime.indexer.index_document(doc_id) is None  # skipped, not failed
         body = _search(client, q="facture electricite")
         assert body["mode"] == "bm25"
         assert "lexo models migrate" in body["reason"]
@@ -272,8 +276,8 @@ def test_worker_indexes_after_reading_and_cli_searches(tmp_path: Path, embed_mod
         assert runtime.make_worker().run_until_idle() == 1
         doc_id = result.document_id
         assert (
-            runtime.index.vectors(runtime.index.embedder.get())
-            .search(runtime.index.embedder.get().encode(["facture"])[0], 1)[0]
+            runtime.indexer.vectors.get(runtime.embedder.get())
+            .search(runtime.embedder.get().encode(["facture"])[0], 1)[0]
             .document_id
             == doc_id
         )
@@ -307,7 +311,7 @@ def test_worker_indexes_after_reading_and_cli_searches(tmp_path: Path, embed_mod
 
 def test_importing_the_api_loads_no_embedding_library() -> None:
     code = (
-        "import sys, lexo.api.app, lexo.store.semantic, lexo.index.embed, lexo.index.hybrid; "
+        "import sys, lexo.api.app, lexo.search.service, lexo.index.embedders, lexo.index.fusion; "
         "heavy = {'torch', 'transformers', 'sentence_transformers', 'numpy', 'spacy'}; "
         "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))"
     )
@@ -344,30 +348,30 @@ def test_chunks_migration_goes_down_and_up(tmp_path: Path) -> None:
 def test_warm_up_embed_loads_the_embedder(tmp_path: Path, embed_models: Path) -> None:
     runtime = Runtime(make_settings(tmp_path, models_dir=embed_models))
     try:
-        assert not runtime.index.embedder.loaded
+        assert not runtime.embedder.loaded
         runtime.warm("embed")
-        assert runtime.index.embedder.loaded
-        assert runtime.index.embedder.get().name == "all-MiniLM-L6-v2"
-        assert runtime.index.embedder.get().encode(["a", "b"]).shape == (2, 384)
+        assert runtime.embedder.loaded
+        assert runtime.embedder.get().name == "all-MiniLM-L6-v2"
+        assert runtime.embedder.get().encode(["a", "b"]).shape == (2, 384)
     finally:
         runtime.close()
 
 
 def test_first_hybrid_search_never_waits_for_the_model(tmp_path: Path, embed_models: Path) -> None:
-    from lexo.store.semantic import LOADING_REASON
+    from lexo.search.service import LOADING_REASON
 
     from .conftest import wait_until
 
     runtime = Runtime(make_settings(tmp_path, models_dir=embed_models))
     with TestClient(create_app(runtime=runtime)) as client:
         doc_id = _read_document(runtime, "Facture d'électricité de mars")
-        assert runtime.index.embedder.state == "not_loaded"
+        assert runtime.embedder.state == "not_loaded"
         first = _search(client, q="facture electricite")
         # Words now, the model loading aside: the answer does not wait for it.
         assert first["mode"] == "bm25" and first["reason"] == LOADING_REASON
         assert _ids(first) == [doc_id]
-        wait_until(lambda: runtime.index.embedder.loaded, timeout=120, what="the embedder")
-        runtime.index.index_document(doc_id)
+        wait_until(lambda: runtime.embedder.loaded, timeout=120, what="the embedder")
+        runtime.indexer.index_document(doc_id)
         later = _search(client, q="facture electricite")
         assert later["mode"] == "hybrid" and later["reason"] is None
         assert _ids(later) == [doc_id]

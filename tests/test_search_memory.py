@@ -1,4 +1,4 @@
-"""BM25 in memory (lexo.index.lexical, lexo.store.lexical): FTS5's ranking, kept in step.
+"""BM25 in memory (lexo.index.bm25, lexo.search.bm25_mirror): FTS5's ranking, kept in step.
 
 The in-memory index must rank exactly as SQLite's FTS5 does (same tokens, same scores), stay
 exact through additions, replacements, removals, merges and compactions, follow what other
@@ -20,12 +20,13 @@ from hypothesis import strategies as st
 
 from lexo.api.app import create_app
 from lexo.document import Page, PageSource, ProcessedDocument
-from lexo.index import lexical
-from lexo.index.lexical import LexicalIndex, query_prefixes, tokens
+from lexo.index import bm25
+from lexo.index.bm25 import BM25Index
+from lexo.index.text import query_prefixes, tokens
 from lexo.runtime import Runtime
+from lexo.search.bm25_mirror import BM25Mirror
 from lexo.store.db import Database
-from lexo.store.lexical import LexicalMirror
-from lexo.store.ranked import bm25_candidates
+from lexo.store.fulltext import bm25_candidates
 
 from .conftest import make_settings
 
@@ -72,7 +73,7 @@ QUERIES = [
 
 def _file(runtime: Runtime, key: str, pages: list[str], doc_type: str = "facture") -> int:
     """A document stored as the worker stores it (no OCR, no indexing)."""
-    doc_id, _ = runtime.repo.create_document(
+    doc_id, _ = runtime.documents.create_document(
         sha256=f"{key:0<64}"[:64], original_name=f"{key}.pdf", mime="application/pdf",
         size_bytes=1, source="api",
     )  # fmt: skip
@@ -81,10 +82,10 @@ def _file(runtime: Runtime, key: str, pages: list[str], doc_type: str = "facture
 
 
 def _finish(runtime: Runtime, pages: list[str], doc_type: str = "facture") -> None:
-    job = runtime.repo.claim_job("test", 60)
+    job = runtime.queue.claim_job("test", 60)
     assert job is not None
     read = [Page(n, t, PageSource.TEXT_LAYER) for n, t in enumerate(pages, 1)]
-    runtime.repo.finish_job(job, ProcessedDocument("application/pdf", read, doc_type=doc_type))
+    runtime.queue.finish_job(job, ProcessedDocument("application/pdf", read, doc_type=doc_type))
 
 
 @pytest.fixture
@@ -97,7 +98,7 @@ def sqlite_runtime(tmp_path: Path) -> Iterator[Runtime]:
 
 def test_ranks_exactly_as_fts5(sqlite_runtime: Runtime) -> None:
     ids = [_file(sqlite_runtime, f"d{i}", pages) for i, pages in enumerate(TEXTS)]
-    mirror = LexicalMirror(sqlite_runtime.db)
+    mirror = BM25Mirror(sqlite_runtime.db)
     mirror.build()
     assert mirror.ready
     compared = 0
@@ -131,7 +132,7 @@ def test_tokens_and_query_words_follow_the_database() -> None:
 
 
 def test_best_page_per_document_limits_and_filters() -> None:
-    index = LexicalIndex()
+    index = BM25Index()
     index.add(
         [
             (1, 10, 1, "facture électricité"),
@@ -177,10 +178,10 @@ def test_updates_keep_the_index_equal_to_a_fresh_one(ops: list[Op], seed: int) -
     rng = random.Random(seed)
     words = ["facture", "factures", "eau", "électricité", "loyer", "mars", "de", "d", "2026"]
     pages: dict[int, tuple[int, int, str]] = {}  # page id -> (doc, number, text)
-    saved = lexical.MERGE_PAGES
-    lexical.MERGE_PAGES = 3  # merge (and compact) often
+    saved = bm25.MERGE_PAGES
+    bm25.MERGE_PAGES = 3  # merge (and compact) often
     try:
-        index = LexicalIndex()
+        index = BM25Index()
         for op, page_id, doc in ops:
             if op in ("add", "replace"):
                 text = " ".join(rng.choice(words) for _ in range(rng.randint(0, 12)))
@@ -193,7 +194,7 @@ def test_updates_keep_the_index_equal_to_a_fresh_one(ops: list[Op], seed: int) -
                 pages = {p: v for p, v in pages.items() if v[0] != doc}
             else:
                 index.merge()
-        fresh = LexicalIndex()
+        fresh = BM25Index()
         fresh.add([(p, d, n, t) for p, (d, n, t) in sorted(pages.items())])
         assert len(index) == len(fresh) == len(pages)
         assert index.document_ids() == {d for d, _, _ in pages.values()}
@@ -207,13 +208,13 @@ def test_updates_keep_the_index_equal_to_a_fresh_one(ops: list[Op], seed: int) -
                 {h.document_id: h.score for h in want.hits}, rel=1e-9
             )
     finally:
-        lexical.MERGE_PAGES = saved
+        bm25.MERGE_PAGES = saved
 
 
 def test_mirror_follows_what_other_processes_write(runtime: Runtime) -> None:
     first = _file(runtime, "a", ["quittance de loyer janvier"])
     second = _file(runtime, "b", ["facture d'eau"])
-    mirror = LexicalMirror(runtime.db)  # e.g. the API, while a worker process writes
+    mirror = BM25Mirror(runtime.db)  # e.g. the API, while a worker process writes
     mirror.build()
     assert not mirror.sync()  # nothing changed since the build
 
@@ -224,16 +225,16 @@ def test_mirror_follows_what_other_processes_write(runtime: Runtime) -> None:
     third = _file(runtime, "c", ["quittance de loyer février"])
     assert mirror.sync()
     assert sorted(docs("loyer")) == sorted([first, third])
-    runtime.repo.delete_document(first)
+    runtime.documents.delete_document(first)
     # the newest document reprocessed: on SQLite its new page takes the same id again
-    runtime.repo.requeue_document(third)
+    runtime.documents.requeue_document(third)
     _finish(runtime, ["avis de taxe foncière"])
     assert mirror.sync()
     assert docs("loyer") == [] and docs("taxe fonciere") == [third]
     assert docs("eau") == [second]
     assert not mirror.sync()
     # this process's worker hands its documents over at once
-    runtime.repo.requeue_document(second)
+    runtime.documents.requeue_document(second)
     _finish(runtime, ["facture de gaz"])
     mirror.refresh_document(second)
     assert docs("gaz") == [second] and docs("eau") == []
@@ -268,8 +269,8 @@ def test_a_kept_filter_never_outlives_a_write(runtime: Runtime) -> None:
 
         assert found(doc_type="facture") == [bill]
         assert found(doc_type="facture") == [bill]  # kept
-        runtime.repo.correct_document(other, {"doc_type": "facture"})
+        runtime.corrections.correct(other, {"doc_type": "facture"})
         assert sorted(found(doc_type="facture")) == sorted([bill, other])
-        assert runtime.index.lexical.wait_ready(60)  # ranked in memory from now on
+        assert runtime.indexer.bm25.wait_ready(60)  # ranked in memory from now on
         assert sorted(found(doc_type="facture")) == sorted([bill, other])
         assert found(doc_type="courrier") == []

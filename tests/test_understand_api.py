@@ -105,7 +105,7 @@ def test_fields_are_stored_corrected_and_survive_reprocessing(
     assert r.status_code == 202, r.text
     task = client.get(f"/api/v1/tasks/{r.json()['task_id']}").json()
     assert task["status"] == "queued"
-    job = _runtime(client).repo.get_job(r.json()["task_id"])
+    job = _runtime(client).queue.get_job(r.json()["task_id"])
     assert job is not None and job["options"] == {"reprocess": True, "strategy": "accurate"}
     _work(client)
     again = _doc(client, doc_id)
@@ -225,10 +225,13 @@ def test_migration_0002_upgrades_a_filled_0001_database(tmp_path: Path) -> None:
     db.migrate()
     assert db.current_revision() == HEAD_REVISION
     assert "corrections" in inspect(db.engine).get_table_names()
-    from lexo.store.repository import Repository
+    from lexo.store.corrections import Corrections
+    from lexo.store.documents import Documents
 
-    repo = Repository(db)
-    doc = repo.correct_document(1, {"issuer": "EDF", "doc_type": "contrat"})
+    corrections = Corrections(db)
+    assert corrections.correct(1, {"issuer": "EDF", "doc_type": "contrat"})
+    doc = Documents(db).get_document(1, with_pages=False)
     assert doc is not None and doc["issuer"] == "EDF" and doc["doc_type"] == "contrat"
-    assert repo.corrections(1) == {"issuer": "EDF", "doc_type": "contrat"}
+    assert corrections.of_document(1) == {"issuer": "EDF", "doc_type": "contrat"}
+    assert not corrections.correct(2, {"issuer": "EDF"})  # no such document
     db.close()

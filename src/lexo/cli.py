@@ -16,10 +16,10 @@ from lexo import __version__
 from lexo.cli_index import index_app
 from lexo.cli_models import models_app
 from lexo.document import OcrStrategy
-from lexo.entry import started
 from lexo.errors import ExitCode, LexoError
 from lexo.modelload import enforce_offline
 from lexo.settings import Settings
+from lexo.startup import started
 
 app = typer.Typer(
     name="lexo",
@@ -32,7 +32,7 @@ app = typer.Typer(
 
 @app.callback()
 def _start(context: typer.Context) -> None:
-    # `serve` ends its start-up itself, once its server app is built (lexo.entry).
+    # `serve` ends its start-up itself, once its server app is built (lexo.startup).
     if context.invoked_subcommand != "serve":
         started()
 
@@ -79,7 +79,7 @@ def serve(
     """Run the API, web page, inbox watcher and worker in one process."""
     import uvicorn
 
-    from lexo.api.app import create_app
+    from lexo.server import create_app
 
     overrides: dict[str, Any] = {"host": host, "port": port}
     if no_watch:

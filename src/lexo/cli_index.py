@@ -36,7 +36,7 @@ def rebuild(
             def step(done: int, total: int) -> None:
                 progress.update(task, completed=done, total=total)
 
-            count = runtime.index.rebuild(everything=everything, progress=step)
+            count = runtime.indexer.rebuild(everything=everything, progress=step)
     except LexoError as exc:
         typer.echo(f"Error: {exc.message}", err=True)
         raise typer.Exit(int(exc.exit_code)) from exc

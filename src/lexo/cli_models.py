@@ -136,7 +136,7 @@ def optimize(
     """
     import time
 
-    from lexo.index.embed import available_model
+    from lexo.index.embedders import available_model
     from lexo.index.onnx import optimize as export
     from lexo.index.onnx import optimized_path
 

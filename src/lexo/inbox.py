@@ -19,7 +19,7 @@ from typing import Any
 from lexo.errors import LexoError
 from lexo.intake import Intake
 from lexo.settings import Settings
-from lexo.store.repository import Repository
+from lexo.store.documents import Documents
 
 log = logging.getLogger(__name__)
 
@@ -36,14 +36,14 @@ class InboxWatcher:
         self,
         settings: Settings,
         intake: Intake,
-        repo: Repository,
+        documents: Documents,
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
         self.root = settings.inbox_dir
         self.intake = intake
-        self.repo = repo
+        self.documents = documents
         #: Seconds, for the stability window only (tests pass a clock they move themselves).
         self.clock = clock
         self._stop = threading.Event()
@@ -175,11 +175,11 @@ class InboxWatcher:
                 self._move(path, PROCESSED, None)
             else:
                 self._move(path, FAILED, doc.get("error") or "unknown error")
-        self.repo.clear_inbox_path(int(doc["id"]))
+        self.documents.clear_inbox_path(int(doc["id"]))
 
     def finalize_pending(self) -> None:
         """Moves a crash interrupted between the database commit and the file move."""
-        for doc in self.repo.inbox_pending():
+        for doc in self.documents.inbox_pending():
             self.finalize(doc)
 
     def _move(self, path: Path, folder: str, reason: str | None) -> None:

@@ -17,8 +17,8 @@ from lexo.document import DocumentStatus
 from lexo.errors import DatabaseError, UnsupportedFileError
 from lexo.readers.detect import sniff
 from lexo.settings import Settings
+from lexo.store.documents import Documents
 from lexo.store.files import OriginalStore, Staged
-from lexo.store.repository import Repository
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +39,12 @@ class Intake:
     def __init__(
         self,
         settings: Settings,
-        repo: Repository,
+        documents: Documents,
         originals: OriginalStore,
         notify: Callable[[int], None] | None = None,
     ) -> None:
         self.settings = settings
-        self.repo = repo
+        self.documents = documents
         self.originals = originals
         self.notify = notify or (lambda _job_id: None)
 
@@ -78,7 +78,7 @@ class Intake:
         inbox_path: Path | None,
         options: dict[str, Any] | None,
     ) -> IngestResult:
-        existing = self.repo.find_by_sha(staged.sha256)
+        existing = self.documents.find_by_sha(staged.sha256)
         if existing is not None:
             self.originals.discard(staged)
             return self._duplicate(existing, inbox_path, options)
@@ -89,7 +89,7 @@ class Intake:
             mime, error = "application/octet-stream", exc.message
         self.originals.commit(staged, mime)
         try:
-            doc_id, job_id = self.repo.create_document(
+            doc_id, job_id = self.documents.create_document(
                 sha256=staged.sha256,
                 original_name=name,
                 mime=mime,
@@ -101,7 +101,7 @@ class Intake:
             )
         except DatabaseError:
             # Two intakes of the same content raced; the other one won the unique sha256.
-            existing = self.repo.find_by_sha(staged.sha256)
+            existing = self.documents.find_by_sha(staged.sha256)
             if existing is None:
                 raise
             return self._duplicate(existing, inbox_path, options)
@@ -118,7 +118,7 @@ class Intake:
         if existing["status"] == DocumentStatus.FAILED.value and existing["mime"] != (
             "application/octet-stream"
         ):
-            job_id = self.repo.requeue_document(
+            job_id = self.documents.requeue_document(
                 doc_id, options=options, inbox_path=str(inbox_path) if inbox_path else None
             )
             self.notify(job_id)

@@ -27,18 +27,19 @@ from lexo.ocr import Engines, OcrEngine, OcrResult, check_strategy, read_page
 from lexo.ocr.trocr import unavailable_reason
 from lexo.readers import PageReader, SourcePage, open_reader
 from lexo.readers.detect import HEAD_BYTES, sniff
+from lexo.settings import Settings
 from lexo.understand import Learned, understand
 from lexo.understand.entities import EntityRecognizer
 
 if TYPE_CHECKING:
     from PIL import Image
 
-    from lexo.settings import Settings
-
 Progress = Callable[[int, int], None]
 
-#: The engine that finds the layout of image pages (TrOCR re-reads lines, see lexo.ocr.hybrid).
-OCR_ENGINE = "tesseract"
+#: The default of ``Settings.ocr_engine``, the engine that finds the layout of image pages
+#: (TrOCR re-reads lines, see lexo.ocr.hybrid). Kept for ``lexo.runtime``'s warm-up until it
+#: reads ``settings.ocr_engine``; nothing here uses it.
+OCR_ENGINE: str = Settings.model_fields["ocr_engine"].default
 
 _NO_TEXT = "No text was found on this page."
 
@@ -273,7 +274,7 @@ class _Run:
     def _engine(self) -> OcrEngine:
         if self.engine is None:
             start = time.perf_counter()
-            self.engine = self.pipeline.engines.get(OCR_ENGINE)
+            self.engine = self.pipeline.engines.get(self.pipeline.settings.ocr_engine)
             self.load_s = time.perf_counter() - start
         return self.engine
 

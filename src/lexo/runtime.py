@@ -14,16 +14,21 @@ from typing import TYPE_CHECKING, Any
 
 from lexo import __version__
 from lexo.errors import LexoError
+from lexo.index.embedders import EmbedderProvider
 from lexo.intake import Intake
 from lexo.lazy import registered
 from lexo.modelcache import ModelCache
 from lexo.modelhealth import ModelVerifier, models_report
+from lexo.search.indexer import Indexer
+from lexo.search.service import SearchService
 from lexo.settings import Settings
-from lexo.store.archives import ArchiveStore
+from lexo.store.archive_cache import ArchiveCache
+from lexo.store.corrections import Corrections
 from lexo.store.db import Database
+from lexo.store.documents import Documents
 from lexo.store.files import OriginalStore, purge_pictures
+from lexo.store.job_queue import JobQueue
 from lexo.store.repository import Repository
-from lexo.store.semantic import SearchIndex
 
 if TYPE_CHECKING:
     from lexo.inbox import InboxWatcher
@@ -39,20 +44,28 @@ class Runtime:
         self.settings = settings
         self.started = time.time()
         self.db = Database(settings.database_url)
+        self.documents = Documents(self.db)
+        self.queue = JobQueue(self.db)
+        self.corrections = Corrections(self.db)
+        #: Deprecated: documents and queue in one object, for lexo.cli and lexo.web.
         self.repo = Repository(self.db)
         self.originals = OriginalStore(settings.data_dir)
         #: Searchable archive PDFs of scanned documents, made on first request.
-        self.archives = ArchiveStore(settings.data_dir)
+        self.archives = ArchiveCache(settings.data_dir)
         self._pipeline: Pipeline | None = None
         self._pipeline_lock = threading.Lock()
         self._learned: tuple[tuple[int, int], Learned | None] | None = None
         self._learned_lock = threading.Lock()
         self.worker: LocalWorker | None = None
         self.watcher: InboxWatcher | None = None
-        self.intake = Intake(settings, self.repo, self.originals, notify=self._notify)
+        self.intake = Intake(settings, self.documents, self.originals, notify=self._notify)
         self.models = ModelCache(settings.models_dir)
-        #: Hybrid search and semantic indexing (the embedder loads on first use).
-        self.index = SearchIndex(self.db, self.models, pgvector=settings.pgvector == "auto")
+        #: The sentence embedder of the model cache (loads on first use).
+        self.embedder = EmbedderProvider(self.models)
+        #: Search indexes kept in step, passages embedded after the worker stores a document.
+        self.indexer = Indexer(self.db, self.embedder, pgvector=settings.pgvector == "auto")
+        #: Hybrid search and "more like this", for the API, the page and the CLI.
+        self.search = SearchService(self.indexer)
         self.verifier = ModelVerifier(self.models)
         self._stop = threading.Event()
         #: Set once the API is listening (by the app's lifespan), or by callers with no API;
@@ -61,6 +74,11 @@ class Runtime:
         self._threads: list[threading.Thread] = []
         #: Per warm-up feature: "pending", "loading", "ready" or "failed: <reason>".
         self.warmup: dict[str, str] = dict.fromkeys(settings.warmup_features, "pending")
+
+    @property
+    def index(self) -> SearchService:
+        """Deprecated name of :attr:`search` (``lexo.cli`` and ``lexo.web`` still use it)."""
+        return self.search
 
     # -- parts built on demand -------------------------------------------------------------
 
@@ -79,24 +97,25 @@ class Runtime:
         on_finished = self.watcher.finalize if self.watcher is not None else None
         self.worker = LocalWorker(
             self.settings,
-            self.repo,
+            self.queue,
+            self.documents,
             self.originals,
             lambda: self.pipeline,
             on_finished=on_finished or self._finalize_inbox,
             learned=self.learned,
-            indexer=self.index.index_document,
+            indexer=self.indexer.index_document,
         )
         return self.worker
 
     def learned(self) -> Learned | None:
         """The classifier trained on the user's corrections, retrained when they change."""
-        version = self.repo.corrections_version()
+        version = self.corrections.version()
         with self._learned_lock:
             if self._learned is not None and self._learned[0] == version:
                 return self._learned[1]
             from lexo.understand import Example, Learned
 
-            rows = self.repo.training_examples()
+            rows = self.corrections.training_examples()
             model = Learned([Example(*row) for row in rows]) if rows else None
             self._learned = (version, model)
             return model
@@ -104,7 +123,7 @@ class Runtime:
     def delete_document(self, doc_id: int) -> dict[str, Any] | None:
         """Delete a document, its original, every picture cached from it and its archive PDF;
         None if absent."""
-        doc = self.repo.delete_document(doc_id)
+        doc = self.documents.delete_document(doc_id)
         if doc is not None:
             self.originals.delete(doc["sha256"], doc["mime"])
             purge_pictures(self.settings.data_dir, doc["sha256"])
@@ -120,7 +139,7 @@ class Runtime:
         if doc.get("inbox_path"):
             from lexo.inbox import InboxWatcher
 
-            InboxWatcher(self.settings, self.intake, self.repo).finalize(doc)
+            InboxWatcher(self.settings, self.intake, self.documents).finalize(doc)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -135,13 +154,13 @@ class Runtime:
         if worker:
             # In the embedded server this process is the only worker: anything still marked
             # running was interrupted by a crash or a kill and is resumed now.
-            requeued = self.repo.requeue_interrupted(all_running=embedded)
+            requeued = self.queue.requeue_interrupted(all_running=embedded)
             if requeued:
                 log.info("Resuming %d interrupted job(s)", requeued)
         if watcher:
             from lexo.inbox import InboxWatcher
 
-            self.watcher = InboxWatcher(self.settings, self.intake, self.repo)
+            self.watcher = InboxWatcher(self.settings, self.intake, self.documents)
         if worker:
             self.make_worker().start()
         if self.watcher is not None:
@@ -188,7 +207,7 @@ class Runtime:
     def warm(self, feature: str) -> None:
         """Load the engines of one feature now (``ocr``, ``nlp``, ``embed``)."""
         if feature == "embed":
-            self.index.embedder.get()
+            self.embedder.get()
             return
         if feature == "ocr":
             from lexo.ocr.trocr import TrOCREngine, unavailable_reason
@@ -212,7 +231,8 @@ class Runtime:
             self.worker.stop()
         if self._pipeline is not None:
             self._pipeline.close()
-        self.index.close()
+        self.indexer.close()
+        self.search.close()
         self.db.close()
 
     # -- health ----------------------------------------------------------------------------
@@ -220,7 +240,7 @@ class Runtime:
     def health(self) -> dict[str, Any]:
         """Cheap summary: no model is loaded and nothing heavy is imported to answer."""
         db_ok = self.db.ping()
-        depth = self.repo.queue_depth() if db_ok else None
+        depth = self.queue.queue_depth() if db_ok else None
         ocr = self._pipeline.ocr_status() if self._pipeline is not None else None
         return {
             "status": "ok" if db_ok else "degraded",
@@ -231,7 +251,7 @@ class Runtime:
             "worker": self.worker.status() if self.worker else {"running": False},
             "watcher": self.watcher.status() if self.watcher else {"running": False},
             "ocr_engines_initialized": bool(ocr and ocr["ocr_engines_initialized"]),
-            "vectors": self.index.vector_backend(),
+            "vectors": self.indexer.vector_backend(),
             "models_loaded": sorted(h.model or h.name for h in registered() if h.loaded),
             "warmup": self.warmup,
         }

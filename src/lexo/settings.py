@@ -70,6 +70,11 @@ class Settings(BaseSettings):
         description="Bearer token required on every API call; mandatory when HOST is not "
         "a loopback address.",
     )
+    ocr_engine: str = Field(
+        default="tesseract",
+        description="The OCR engine that finds a page's blocks, lines and words (a name in "
+        "lexo.ocr's engine registry); TrOCR re-reads its weak lines.",
+    )
     ocr_languages: str = Field(
         default="fra",
         description="Tesseract languages, '+'-joined ('fra+eng' reads English words a little "

@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from lexo.api.app import create_app
 from lexo.runtime import Runtime
+from lexo.server import create_app
 from lexo.settings import Settings
 from lexo.store.tables import documents
 from tests.conftest import make_settings, make_text_pdf
@@ -65,7 +65,7 @@ def web(web_settings: Settings, tmp_path: Path) -> Iterator[TestClient]:
     """A client on an app holding an invoice and a tax notice, both processed."""
     with serving(web_settings) as (client, runtime):
         facture, avis = add_facture_and_avis(runtime, tmp_path)
-        text = runtime.repo.get_document(facture)["pages"][0]["text"]  # type: ignore[index]
+        text = runtime.documents.get_document(facture)["pages"][0]["text"]  # type: ignore[index]
         set_understanding(
             runtime,
             facture,

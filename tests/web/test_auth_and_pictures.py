@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from lexo.api.app import create_app
 from lexo.runtime import Runtime
+from lexo.server import create_app
 from lexo.settings import Settings
 from lexo.web import thumbnails
 

@@ -13,7 +13,7 @@ from tests.web.conftest import add_facture_and_avis, field, serving, set_underst
 def test_api_and_page_count_the_same_facets(settings: Settings, tmp_path: Path) -> None:
     with serving(settings) as (client, runtime):
         dated, undated = add_facture_and_avis(runtime, tmp_path)
-        text = runtime.repo.get_document(dated)["pages"][0]["text"]  # type: ignore[index]
+        text = runtime.documents.get_document(dated)["pages"][0]["text"]  # type: ignore[index]
         set_understanding(
             runtime, dated, fields={"date": field("15 mars 2026", text, value="2024-03-15")}
         )

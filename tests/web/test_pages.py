@@ -96,7 +96,7 @@ def test_document_list_filters_sorts_and_pages(web: TestClient, tmp_path) -> Non
 def test_pagination(web: TestClient, tmp_path) -> None:  # type: ignore[no-untyped-def]
     runtime = _runtime(web)
     for i in range(25):  # queued documents are enough to fill the pages
-        runtime.repo.create_document(
+        runtime.documents.create_document(
             sha256=f"{i:064x}",
             original_name=f"lettre-{i:02}.pdf",
             mime="application/pdf",
@@ -174,7 +174,7 @@ def test_search_page_highlights_and_facets(web: TestClient) -> None:
 
 
 def test_system_page_shows_health_and_settings(web_settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from lexo.api.app import create_app
+    from lexo.server import create_app
 
     settings = web_settings.model_copy(update={"api_token": "s3cret-token"})
     with TestClient(create_app(settings)) as client:

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lexo.store import listing, web_queries
+from lexo.store import listing
 from lexo.web import view
 from lexo.web.auth import local_path
 from lexo.web.i18n import LOCALES, Translator, negotiate
@@ -156,7 +156,7 @@ def test_list_queries_filter_sort_and_page(runtime: Any) -> None:
     for i, (name, doc_type, issuer) in enumerate(
         [("b.pdf", "facture", "EDF"), ("a.pdf", None, None), ("c.pdf", "facture", "Orange")]
     ):
-        doc_id, _ = runtime.repo.create_document(
+        doc_id, _ = runtime.documents.create_document(
             sha256=f"{i:064x}", original_name=name, mime="application/pdf", size_bytes=10 + i,
             source="upload",
         )  # fmt: skip
@@ -171,9 +171,9 @@ def test_list_queries_filter_sort_and_page(runtime: Any) -> None:
     rows, total = listing.list_documents(runtime.db, doc_type="facture", issuer="ORANG")
     assert total == 1 and rows[0]["original_name"] == "c.pdf"
     assert listing.list_documents(runtime.db, issuer="%")[1] == 0  # a literal percent sign
-    assert "facture" in web_queries.doc_types(runtime.db)
+    assert "facture" in listing.doc_types(runtime.db)
     with pytest.raises(ValueError, match="unknown sort"):
         listing.list_documents(runtime.db, sort="sha256")
-    recent = web_queries.activity(runtime.db, recent=1, ids=[ids[0], 999])
+    recent = listing.activity(runtime.db, recent=1, ids=[ids[0], 999])
     assert [d["id"] for d in recent] == [ids[2], ids[0]]
     assert recent[0]["progress_total"] == 0

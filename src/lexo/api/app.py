@@ -2,28 +2,88 @@
 
 Importing this module must stay cheap: no ML library, no PIL, no pdfium (a test checks
 ``sys.modules``). Models and engines load on first use, behind the runtime.
+
+Start-up is a feature: only the health routes are built with the app. The other routers
+(their modules, schemas and the web page's) are imported and added on first need, by
+:class:`LexoApp`: the first request for anything but a health check, or the first look at
+the app's routes or OpenAPI document. ``/docs`` and ``/openapi.json`` list every route.
+
+The API knows nothing of the web page: the caller passes it as an :data:`Extension`
+(``lexo.server`` does, for ``lexo serve``), which adds its routes with :meth:`LexoApp.defer`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request, Response
+from starlette.datastructures import URLPath
+from starlette.routing import BaseRoute
+from starlette.types import Receive, Scope, Send
 
 from lexo import __version__
 from lexo.api import errors
 from lexo.api.deps import require_token
-from lexo.api.routes import document_types, documents, health, search, similar, tasks
+from lexo.api.routes import health
 from lexo.runtime import Runtime
 from lexo.settings import Settings
-from lexo.web import site
 
 log = logging.getLogger(__name__)
 
 UPLOAD_SLACK = 1024 * 1024  # multipart framing around the file itself
+
+#: Something added to the app after the API's routes and error handlers: called with the
+#: app at creation; adds its routes through :meth:`LexoApp.defer` to keep start-up quick.
+Extension = Callable[["LexoApp"], None]
+
+#: Requests for these paths are answered without adding the deferred routers.
+_EAGER_PREFIX = health.router.prefix
+
+
+class LexoApp(FastAPI):
+    """A FastAPI app whose routers may be added on first need (see :meth:`defer`)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._deferred: list[Callable[[FastAPI], None]] = []
+        self._defer_lock = threading.RLock()  # re-entrant: adding routes may read .routes
+        super().__init__(**kwargs)
+
+    def defer(self, add: Callable[[FastAPI], None]) -> None:
+        """Call ``add(app)``, which imports and adds routes, on first need instead of now.
+
+        First need: a request for anything but a health check, a look at :attr:`routes`
+        (as :meth:`openapi` does) or :meth:`url_path_for`. Calls run in the order given.
+        """
+        with self._defer_lock:
+            self._deferred.append(add)
+
+    def add_deferred(self) -> None:
+        """Run what :meth:`defer` put off, now (once; later calls do nothing)."""
+        if not self._deferred:
+            return
+        with self._defer_lock:
+            while self._deferred:
+                self._deferred.pop(0)(self)
+
+    @property
+    def routes(self) -> list[BaseRoute]:
+        self.add_deferred()
+        return super().routes
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        self.add_deferred()
+        return super().url_path_for(name, **path_params)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        eager = scope["type"] == "lifespan" or scope["path"].startswith(_EAGER_PREFIX)
+        if self._deferred and not eager:
+            self.add_deferred()
+        await super().__call__(scope, receive, send)
 
 
 def create_app(
@@ -31,8 +91,10 @@ def create_app(
     *,
     runtime: Runtime | None = None,
     background: bool = False,
-) -> FastAPI:
-    """Build the app. ``background`` starts the embedded worker and inbox watcher."""
+    extensions: Iterable[Extension] = (),
+) -> LexoApp:
+    """Build the app. ``background`` starts the embedded worker and inbox watcher;
+    ``extensions`` (the web page: ``lexo.web.site.install``) are installed after the API."""
     settings = settings or (runtime.settings if runtime else Settings())
     runtime = runtime or Runtime(settings)
 
@@ -47,7 +109,7 @@ def create_app(
         yield
         runtime.close()
 
-    app = FastAPI(
+    app = LexoApp(
         title="LEXO",
         version=__version__,
         summary="Local-first assistant for administrative paperwork.",
@@ -73,7 +135,16 @@ def create_app(
         response: Response = await call_next(request)
         return response
 
-    for module in (health, documents, document_types, search, similar, tasks):
-        app.include_router(module.router)
-    site.install(app)  # the web page, after the API's routes and error handlers
+    app.include_router(health.router)
+    app.defer(_api_routes)
+    for extension in extensions:
+        extension(app)
     return app
+
+
+def _api_routes(app: FastAPI) -> None:
+    """The API's routers but health: their modules and schemas load here."""
+    from lexo.api.routes import document_types, documents, search, similar, tasks
+
+    for module in (documents, document_types, search, similar, tasks):
+        app.include_router(module.router)

@@ -9,7 +9,8 @@ words laid over them as invisible text, as OCRmyPDF makes for paperless users.
 
 Words are placed from the boxes stored with the OCR reading (:mod:`lexo.archive.text`), so
 selecting or searching a word in a viewer highlights it on the picture. Pure function of
-the original and the pages: no database, no cache (``lexo.store.archives`` keeps the files).
+the original and the pages: no database, no cache (``lexo.store.archive_cache`` keeps the
+files).
 pikepdf and img2pdf are imported on first use.
 """
 

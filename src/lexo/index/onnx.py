@@ -101,7 +101,10 @@ def optimize(cache: ModelCache, name: str, *, quantize: bool = True) -> ModelEnt
 
 
 class OnnxEmbedder:
-    """An :class:`~lexo.index.embed.Embedder` on ONNX Runtime (no torch)."""
+    """An :class:`~lexo.index.embedders.Embedder` on ONNX Runtime (no torch); the class is
+    its backend in the registry (:func:`~lexo.index.embedders.register_embedder`)."""
+
+    kind = KIND
 
     def __init__(self, name: str, folder: Path) -> None:
         import onnxruntime
@@ -135,6 +138,11 @@ class OnnxEmbedder:
         self._tokenizer.enable_truncation(int(self.meta.get("max_seq_length") or 256))
         self._tokenizer.enable_padding()
         self._lock = threading.Lock()  # the tokenizer's padding state is per object
+
+    @classmethod
+    def present(cls, cache: ModelCache, name: str) -> bool:
+        """Whether ``lexo models optimize`` exported model ``name`` into the cache."""
+        return optimized_path(cache, name) is not None
 
     @classmethod
     def load(cls, cache: ModelCache, name: str) -> OnnxEmbedder:

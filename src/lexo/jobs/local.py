@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from lexo.document import ProcessedDocument
 from lexo.errors import DatabaseError, LexoError
 from lexo.settings import Settings
+from lexo.store.documents import Documents
 from lexo.store.files import OriginalStore
-from lexo.store.repository import Repository
+from lexo.store.job_queue import JobQueue
 
 if TYPE_CHECKING:
     from lexo.understand import Learned
@@ -48,7 +49,8 @@ class LocalWorker:
     def __init__(
         self,
         settings: Settings,
-        repo: Repository,
+        queue: JobQueue,
+        documents: Documents,
         originals: OriginalStore,
         processor: Callable[[], Processor],
         on_finished: Callable[[dict[str, Any]], None] | None = None,
@@ -58,7 +60,8 @@ class LocalWorker:
         self.settings = settings
         self._learned = learned
         self._indexer = indexer
-        self.repo = repo
+        self.queue = queue
+        self.documents = documents
         self.originals = originals
         self._processor = processor
         self._on_finished = on_finished
@@ -134,7 +137,7 @@ class LocalWorker:
 
     def run_once(self) -> bool:
         """Claim and run one job. False when the queue is empty."""
-        job = self.repo.claim_job(self.name, self.settings.job_lease_seconds)
+        job = self.queue.claim_job(self.name, self.settings.job_lease_seconds)
         if job is None:
             return False
         self._current.add(job["id"])
@@ -145,7 +148,7 @@ class LocalWorker:
         return True
 
     def _run(self, job: dict[str, Any]) -> None:
-        doc = self.repo.get_document(job["document_id"], with_pages=False)
+        doc = self.documents.get_document(job["document_id"], with_pages=False)
         if doc is None:  # deleted while queued
             return
         path = self.originals.path_for(doc["sha256"], doc["mime"])
@@ -164,17 +167,17 @@ class LocalWorker:
         except DatabaseError:
             raise  # transient: the job stays claimed and is re-queued when its lease expires
         except LexoError as exc:  # the input's fault or a known condition: no point retrying
-            self.repo.fail_job(job, exc.message, retry=False)
+            self.queue.fail_job(job, exc.message, retry=False)
             self._done(doc, ok=False, reason=exc.message)
             return
         except Exception as exc:
             log.exception("Unexpected error while processing document %s", doc["id"])
             retry = job["attempts"] < self.settings.job_max_attempts
             reason = f"Internal error: {type(exc).__name__}: {exc}"
-            if self.repo.fail_job(job, reason, retry=retry):
+            if self.queue.fail_job(job, reason, retry=retry):
                 self._done(doc, ok=False, reason=reason)
             return
-        self.repo.finish_job(job, result)
+        self.queue.finish_job(job, result)
         self._index(doc["id"])
         log.info(
             "Document %s done: %d page(s) in %.2f s",
@@ -201,7 +204,7 @@ class LocalWorker:
             now = time.monotonic()
             if now - last[0] >= HEARTBEAT_SECONDS or done == total:
                 last[0] = now
-                self.repo.heartbeat(job["id"], done, total, self.settings.job_lease_seconds)
+                self.queue.heartbeat(job["id"], done, total, self.settings.job_lease_seconds)
 
         return progress
 
@@ -214,7 +217,7 @@ class LocalWorker:
         if not ok:
             log.warning("Document %s failed: %s", doc["id"], reason)
         if self._on_finished is not None:
-            fresh = self.repo.get_document(doc["id"], with_pages=False)
+            fresh = self.documents.get_document(doc["id"], with_pages=False)
             if fresh is not None:
                 try:
                     self._on_finished(fresh)

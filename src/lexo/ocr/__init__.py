@@ -5,7 +5,15 @@ OCR library imported) until :meth:`Engines.get` is first called. The strategies 
 combine them (``fast``, ``accurate``, ``auto``) are in :mod:`lexo.ocr.hybrid`.
 """
 
-from lexo.ocr.engine import ENGINES, Engines, OcrEngine, OcrResult, register_engine
+from lexo.ocr.engine import (
+    ENGINES,
+    Engines,
+    OcrEngine,
+    OcrResult,
+    Refiner,
+    RefiningEngine,
+    register_engine,
+)
 from lexo.ocr.hybrid import STRATEGIES, check_strategy, read_page
 from lexo.ocr.tesseract import TesseractEngine
 from lexo.ocr.trocr import TrOCREngine
@@ -19,6 +27,8 @@ __all__ = [
     "Engines",
     "OcrEngine",
     "OcrResult",
+    "Refiner",
+    "RefiningEngine",
     "TesseractEngine",
     "TrOCREngine",
     "check_strategy",

@@ -4,6 +4,11 @@ An engine is anything with a ``name``, ``recognize(image, dpi=...)`` and ``close
 a factory (usually the engine class) builds one from :class:`Settings`. Built-in engines
 register through :func:`register_engine` exactly as a third-party one would. A factory may
 also offer ``describe(settings) -> dict``: facts shown in health reports before loading.
+
+The layout engine (``OCR_ENGINE``) may also hand its reading to a :data:`Refiner` (the
+hybrid reading's TrOCR pass) on the image as it read it, before mapping boxes back onto the
+page as given: an engine that can declares ``refines = True`` and accepts ``refine=``
+(:class:`RefiningEngine`). :func:`recognize` calls any engine either way.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, cast
 
 from lexo.document import Line
 from lexo.errors import ConfigError
@@ -53,6 +58,32 @@ class OcrEngine(Protocol):
     def recognize(self, image: Image.Image, *, dpi: int | None = None) -> OcrResult: ...
 
     def close(self) -> None: ...
+
+
+#: Called by a :class:`RefiningEngine` on the image it read (turned upright, straightened)
+#: and its reading, before the boxes are mapped back onto the page as given.
+Refiner = Callable[["Image.Image", OcrResult], OcrResult]
+
+
+class RefiningEngine(OcrEngine, Protocol):
+    """An engine that lets a :data:`Refiner` rework its reading; it says so with
+    ``refines = True``."""
+
+    refines: ClassVar[Literal[True]]
+
+    def recognize(
+        self, image: Image.Image, *, dpi: int | None = None, refine: Refiner | None = None
+    ) -> OcrResult: ...
+
+
+def recognize(
+    engine: OcrEngine, image: Image.Image, *, dpi: int | None, refine: Refiner
+) -> OcrResult:
+    """``engine``'s reading of ``image``, reworked by ``refine``: inside the engine when it
+    declares it can (:class:`RefiningEngine`), else afterwards, on the page as given."""
+    if getattr(engine, "refines", False) is True:
+        return cast(RefiningEngine, engine).recognize(image, dpi=dpi, refine=refine)
+    return refine(image, engine.recognize(image, dpi=dpi))
 
 
 EngineFactory = Callable[["Settings"], OcrEngine]

@@ -1,4 +1,5 @@
-"""The hybrid reading: Tesseract's layout and lines, TrOCR re-reading the weak ones.
+"""The hybrid reading: the layout engine's lines (``OCR_ENGINE``, Tesseract by default),
+TrOCR re-reading the weak ones.
 
 Tesseract finds the blocks, lines and words and reads them; each line it read with a mean
 word confidence under ``OCR_WEAK_LINE_CONFIDENCE`` is cut out of the page image Tesseract
@@ -24,8 +25,7 @@ from typing import TYPE_CHECKING
 
 from lexo.document import OCR_STRATEGIES, Box, Line, OcrStrategy, Word
 from lexo.errors import ConfigError, LexoError
-from lexo.ocr.engine import OcrResult
-from lexo.ocr.tesseract import TesseractEngine
+from lexo.ocr.engine import OcrResult, recognize
 from lexo.ocr.trocr import LineReading, TrOCREngine, unavailable_reason
 
 if TYPE_CHECKING:
@@ -45,10 +45,6 @@ LENGTH_RATIO = (0.5, 2.0)
 #: Lines lower than this (pixels) are specks, not text worth a model call.
 MIN_LINE_HEIGHT = 8
 
-#: Called by the Tesseract engine on the image it read (upright, straightened) and its
-#: reading, before boxes are mapped back onto the page as given.
-Refiner = Callable[["Image.Image", OcrResult], OcrResult]
-
 
 def check_strategy(strategy: str | None, settings: Settings) -> Strategy:
     """The strategy asked for, or the configured one; a clear error for an unknown name."""
@@ -67,17 +63,17 @@ def read_page(
 ) -> OcrResult:
     """One page read with a strategy (see the module's description)."""
     chosen = check_strategy(strategy, settings)
-    tesseract = engines.get("tesseract")
+    layout = engines.get(settings.ocr_engine)
     if chosen == "fast":
-        return tesseract.recognize(image, dpi=dpi)
+        return layout.recognize(image, dpi=dpi)
     page_below = settings.ocr_auto_page_confidence if chosen == "auto" else None
     refine = _Refine(
-        partial(_load_trocr, engines, settings), settings.ocr_weak_line_confidence, page_below
+        partial(_load_trocr, engines, settings),
+        settings.ocr_weak_line_confidence,
+        page_below,
+        layout=layout.name,
     )
-    if isinstance(tesseract, TesseractEngine):
-        return tesseract.recognize(image, dpi=dpi, refine=refine)
-    # Another engine registered as "tesseract": refine on the page as it was given.
-    return refine(image, tesseract.recognize(image, dpi=dpi))
+    return recognize(layout, image, dpi=dpi, refine=refine)
 
 
 def _load_trocr(engines: Engines, settings: Settings) -> TrOCREngine | str:
@@ -95,18 +91,21 @@ def _load_trocr(engines: Engines, settings: Settings) -> TrOCREngine | str:
 
 
 class _Refine:
-    """The :data:`Refiner` of one page: re-reads weak lines when the strategy says so.
-    TrOCR is loaded only when a page has lines to re-read."""
+    """The :data:`~lexo.ocr.engine.Refiner` of one page: re-reads weak lines when the
+    strategy says so. TrOCR is loaded only when a page has lines to re-read."""
 
     def __init__(
         self,
         trocr: Callable[[], TrOCREngine | str],
         weak_below: float,
         page_below: float | None,
+        *,
+        layout: str,
     ) -> None:
         self.trocr = trocr
         self.weak_below = weak_below
         self.page_below = page_below
+        self.layout = layout  # the name of the engine whose reading is refined
 
     def __call__(self, image: Image.Image, result: OcrResult) -> OcrResult:
         if self.page_below is not None and (result.confidence or 0.0) >= self.page_below:
@@ -122,13 +121,14 @@ class _Refine:
         if isinstance(trocr, str):
             result.notes.append(f"{len(weak)} weak line(s) were not re-read by TrOCR: {trocr}")
             return result
-        return refine_lines(trocr, image, result, weak)
+        return refine_lines(trocr, image, result, weak, layout=self.layout)
 
 
 def refine_lines(
-    trocr: TrOCREngine, image: Image.Image, result: OcrResult, indexes: list[int]
+    trocr: TrOCREngine, image: Image.Image, result: OcrResult, indexes: list[int], *, layout: str
 ) -> OcrResult:
-    """``result`` with the lines at ``indexes`` re-read by TrOCR where it reads them better."""
+    """``result`` with the lines at ``indexes`` re-read by TrOCR where it reads them better;
+    ``layout`` names the engine that read ``result`` (``tesseract+trocr`` when one is kept)."""
     start = time.perf_counter()
     crops = [_crop(image, result.lines[i].box) for i in indexes]
     readings = trocr.read_lines(crops)
@@ -151,7 +151,7 @@ def refine_lines(
         rotation=result.rotation,
         size=result.size,
         notes=notes,
-        engine="tesseract+trocr" if kept else result.engine,
+        engine=f"{result.engine or layout}+{trocr.name}" if kept else result.engine,
     )
 
 

@@ -1,9 +1,8 @@
 """Tesseract in-process through tesserocr, with a pool of reusable API instances.
 
 A ``PyTessBaseAPI`` costs ~0.2 s to start and is not thread-safe, but its recognition call
-releases the GIL. So the engine keeps a pool: a thread takes an idle instance (or creates
-one, up to ``threads``), uses it alone for one page, and gives it back; instances live until
-:meth:`TesseractEngine.close`. tesserocr itself is imported only when the engine is built.
+releases the GIL: the engine keeps a pool of them, up to ``threads``, each used by one page
+at a time (:mod:`lexo.ocr.tesseract_pool`). tesserocr is imported only when the engine is built.
 
 Page skew is measured before reading, by Tesseract's layout analysis of a third-size copy
 (~0.1 s), and a page skewed 1°–15° is straightened before it is read. A page read with low
@@ -16,15 +15,14 @@ that, a page under 200 dpi is enlarged and a grainy one (a scan, a photo) cleane
 from __future__ import annotations
 
 import os
-import threading
 import time
-from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from lexo.document import Box, Line, Word
 from lexo.errors import ModelMissingError, OcrError
-from lexo.ocr.engine import OcrResult
+from lexo.ocr.engine import OcrResult, Refiner
 from lexo.ocr.geometry import (
     baseline_slope,
     estimate_skew,
@@ -37,6 +35,7 @@ from lexo.ocr.geometry import (
 )
 from lexo.ocr.order import arrange
 from lexo.ocr.preprocess import CleanUp
+from lexo.ocr.tesseract_pool import ApiPool, Timed, start_osd, start_reader
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -98,29 +97,26 @@ class TesseractEngine:
     """OCR with Tesseract; safe to call from up to ``threads`` threads at once (more wait)."""
 
     name = "tesseract"
+    refines: ClassVar[Literal[True]] = True  # recognize() takes refine= (RefiningEngine)
 
     def __init__(self, settings: Settings) -> None:
         self.tessdata = check_languages(settings)
         self.settings = settings
         self.languages = settings.ocr_languages
         self.threads = settings.ocr_threads or os.cpu_count() or 1
-        self._cond = threading.Condition()
-        self._idle: list[Any] = []
-        self._all: list[Any] = []
-        self._creating = 0  # instances being started outside the lock
-        self._closed = False
-        self._osd_lock = threading.Lock()
-        self._osd_idle: list[Any] = []
-        self._osd_all: list[Any] = []
+        psm = PAGE_SEGMENTATION[settings.ocr_page_segmentation]
+        self._start = Timed(partial(start_reader, self.tessdata, self.languages, psm))
+        self._readers = ApiPool(self._start, self.threads)
+        # OSD instances are few and brief (only doubtful pages ask): no limit, no waiting.
+        self._osd = ApiPool(partial(start_osd, self.tessdata))
         self.orientation = (
             settings.ocr_fix_orientation and (self.tessdata / "osd.traineddata").is_file()
         )
         self.deskew = settings.ocr_deskew
         #: Clean-up of grainy pages before reading (ocr/preprocess.py); steps switchable.
         self.clean_up = CleanUp() if settings.ocr_clean_up else CleanUp.off()
-        self.last_init_seconds = 0.0
         # One instance now: a bad install fails at load time, not on the first page.
-        self._idle.append(self._new_api())
+        self._readers.fill()
 
     @classmethod
     def describe(cls, settings: Settings) -> dict[str, Any]:
@@ -139,8 +135,12 @@ class TesseractEngine:
     @property
     def instances(self) -> int:
         """How many API instances exist (each one created once and reused)."""
-        with self._cond:
-            return len(self._all)
+        return self._readers.count
+
+    @property
+    def last_init_seconds(self) -> float:
+        """How long the last API instance took to start."""
+        return self._start.last_seconds
 
     def languages_available(self) -> list[str]:
         return languages_available(self.tessdata)
@@ -150,7 +150,7 @@ class TesseractEngine:
         image: Image.Image,
         *,
         dpi: int | None = None,
-        refine: Callable[[Image.Image, OcrResult], OcrResult] | None = None,
+        refine: Refiner | None = None,
     ) -> OcrResult:
         """Words, lines and text of one page image, in Tesseract's reading order.
 
@@ -164,8 +164,7 @@ class TesseractEngine:
         prepared, steps = self.clean_up.apply(given, dpi)
         read_dpi = round(dpi * prepared.width / image.width) if dpi else dpi
         enlarged = prepared.size  # the page as read, before any turn
-        api = self._acquire()
-        try:
+        with self._readers.using() as api:
             result, gray, turn, notes = self._read_upright(api, prepared, read_dpi)
             if steps:
                 notes.insert(0, f"The page was cleaned up before reading ({', '.join(steps)}).")
@@ -186,8 +185,6 @@ class TesseractEngine:
                         f"The page was also read as given; the reading after {prepared_with} "
                         "was kept, Tesseract trusting it more."
                     )
-        finally:
-            self._release(api)
         result.notes = notes
         if refine is not None:
             result = refine(gray, result)
@@ -234,96 +231,23 @@ class TesseractEngine:
 
     def _detect_orientation(self, gray: Image.Image) -> int:
         """Degrees (0, 90, 180, 270, counter-clockwise) that make the page upright."""
-        with self._osd_lock:
-            osd = self._osd_idle.pop() if self._osd_idle else None
-        if osd is None:
-            import tesserocr
-
-            osd = tesserocr.PyTessBaseAPI(
-                path=f"{self.tessdata}{os.sep}", lang="osd", psm=tesserocr.PSM.OSD_ONLY
-            )
-            osd.SetVariable("debug_file", os.devnull)
-            with self._osd_lock:
-                self._osd_all.append(osd)
-        try:
-            osd.SetImage(gray)
-            found = osd.DetectOrientationScript()
-        except RuntimeError:  # too little text to tell
-            found = None
-        finally:
-            osd.Clear()
-            with self._osd_lock:
-                closed = self._closed
-                if not closed:
-                    self._osd_idle.append(osd)
-            if closed:
-                osd.End()
+        with self._osd.using() as osd:
+            try:
+                osd.SetImage(gray)
+                found = osd.DetectOrientationScript()
+            except RuntimeError:  # too little text to tell
+                found = None
+            finally:
+                osd.Clear()
         if not found or found.get("orient_conf", 0) < ORIENTATION_MIN_CONFIDENCE:
             return 0
         return int(found.get("orient_deg", 0)) % 360
 
     def close(self) -> None:
-        """End every API instance; threads waiting for one get an :class:`OcrError`."""
-        with self._cond:
-            self._closed = True
-            apis, self._idle = self._idle, []
-            self._cond.notify_all()
-        for api in apis:
-            api.End()
-        with self._osd_lock:
-            osds, self._osd_idle = self._osd_idle, []
-        for osd in osds:
-            osd.End()
-        # Instances in use are ended by _release() when their page is done.
-
-    def _new_api(self) -> Any:
-        import tesserocr
-
-        start = time.perf_counter()
-        try:
-            api = tesserocr.PyTessBaseAPI(
-                path=f"{self.tessdata}{os.sep}",
-                lang=self.languages,
-                psm=PAGE_SEGMENTATION[self.settings.ocr_page_segmentation],
-                oem=tesserocr.OEM.DEFAULT,
-            )
-        except RuntimeError as exc:
-            raise ModelMissingError(
-                f"Tesseract could not start with languages {self.languages!r} from "
-                f"{self.tessdata}: {exc}. Reinstall the tesseract-ocr language packages."
-            ) from exc
-        # Tesseract's diagnostics ("Estimating resolution…") would flood the logs.
-        api.SetVariable("debug_file", os.devnull)
-        with self._cond:
-            self._all.append(api)
-        self.last_init_seconds = time.perf_counter() - start
-        return api
-
-    def _acquire(self) -> Any:
-        with self._cond:
-            while True:
-                if self._closed:
-                    raise OcrError("The Tesseract engine was closed.")
-                if self._idle:
-                    return self._idle.pop()
-                if len(self._all) + self._creating < self.threads:
-                    self._creating += 1
-                    break
-                self._cond.wait()
-        try:
-            return self._new_api()
-        finally:
-            with self._cond:
-                self._creating -= 1
-                self._cond.notify()
-
-    def _release(self, api: Any) -> None:
-        with self._cond:
-            if not self._closed:
-                self._idle.append(api)
-                self._cond.notify()
-                return
-        api.End()
+        """End every API instance; threads waiting for one get an :class:`OcrError`.
+        Instances in use are ended when their page is done."""
+        self._readers.close()
+        self._osd.close()
 
 
 def weak(result: OcrResult) -> bool:

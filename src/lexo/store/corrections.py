@@ -2,16 +2,18 @@
 
 Every PATCH adds rows (the latest per field wins); processing overlays them on the pipeline's
 result, so a corrected value survives any reprocessing. The same rows are the training set
-of the learned classifier.
+of the learned classifier. :class:`Corrections` is the repository; the functions take the
+caller's connection (the job queue overlays corrections in its own transaction).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, insert, select, update
 
+from lexo.store.db import Database
 from lexo.store.tables import corrections, documents, pages
 
 DOC_TYPE = "doc_type"
@@ -98,5 +100,40 @@ def training_rows(conn: Connection) -> list[tuple[str, str | None, str | None]]:
     return out
 
 
-def exists(conn: Connection, doc_id: int) -> bool:
-    return conn.execute(select(documents.c.id).where(documents.c.id == doc_id)).first() is not None
+class Corrections:
+    """The user's corrections of one :class:`Database`."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def correct(self, doc_id: int, changes: dict[str, Any]) -> bool:
+        """Record a user's corrections (``doc_type`` and/or fields; None removes a field) and
+        apply them to the document at once. False when there is no such document."""
+        ts = datetime.now(UTC)
+        with self.db.write() as conn:
+            row = conn.execute(select(documents).where(documents.c.id == doc_id)).first()
+            if row is None:
+                return False
+            record(conn, doc_id, changes, ts)
+            doc_type, fields = overlay(row.doc_type, row.fields or {}, changes)
+            conn.execute(
+                update(documents)
+                .where(documents.c.id == doc_id)
+                .values(doc_type=doc_type, fields=fields, issuer=issuer_of(fields), updated_at=ts)
+            )
+        return True
+
+    def of_document(self, doc_id: int) -> dict[str, Any]:
+        """Field (or ``doc_type``) → the value the user last set on this document."""
+        with self.db.read() as conn:
+            return latest(conn, doc_id)
+
+    def version(self) -> tuple[int, int]:
+        """Changes whenever the training set does (see :func:`version`)."""
+        with self.db.read() as conn:
+            return version(conn)
+
+    def training_examples(self) -> list[tuple[str, str | None, str | None]]:
+        """(text, corrected type, corrected issuer) for the learned classifier."""
+        with self.db.read() as conn:
+            return training_rows(conn)

@@ -1,4 +1,5 @@
-"""Document lists, for the API and the page alike: filtered, sorted, paginated.
+"""Document lists, for the API and the page alike: filtered, sorted, paginated; by id; the
+newest with their job's progress; the types present; the rows search hits show.
 
 Every list is one bounded page (``LIMIT``/``OFFSET``) plus one ``COUNT``, and selects only
 the columns a list shows, so a list stays fast with tens of thousands of documents.
@@ -7,13 +8,14 @@ Sort keys are checked against :data:`SORTS`; nothing from the request reaches SQ
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Connection, func, select
 
 from lexo.store.db import Database
 from lexo.store.filters import DAY, document_conditions
-from lexo.store.tables import documents
+from lexo.store.tables import documents, jobs
 
 #: Public sort key → column; a leading '-' on the key sorts descending.
 SORTS: dict[str, Any] = {
@@ -27,6 +29,8 @@ SORTS: dict[str, Any] = {
 }
 #: Newest first.
 DEFAULT_SORT = "-added"
+#: Most ids one status request may ask about.
+MAX_IDS = 100
 
 #: What a list shows of a document (``day``: its own date, for the search facets).
 COLUMNS = (
@@ -47,6 +51,17 @@ COLUMNS = (
     documents.c.updated_at,
     documents.c.processed_at,
     DAY.label("day"),
+)
+#: What a search hit shows of a document, and what its facets are counted from
+#: (``lexo.search.facets``: only the date is read from the JSON fields).
+HIT_COLUMNS = (
+    documents.c.id,
+    documents.c.original_name,
+    documents.c.status,
+    documents.c.doc_type,
+    documents.c.issuer,
+    DAY.label("day"),
+    documents.c.created_at,
 )
 
 
@@ -84,3 +99,68 @@ def _order(sort: str) -> list[ColumnElement[Any]]:
     # The id breaks ties, so pages never overlap or skip rows.
     tie = documents.c.id.desc() if descending else documents.c.id.asc()
     return [first] if column is documents.c.id else [first, tie]
+
+
+def hit_rows(conn: Connection, doc_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """:data:`HIT_COLUMNS` of the given documents, by id (missing ids are left out)."""
+    if not doc_ids:
+        return {}
+    rows = conn.execute(select(*HIT_COLUMNS).where(documents.c.id.in_(doc_ids))).mappings()
+    return {int(r["id"]): dict(r) for r in rows}
+
+
+def doc_types(db: Database) -> list[str]:
+    """Document types present, for the type filter."""
+    query = (
+        select(documents.c.doc_type)
+        .where(documents.c.doc_type.is_not(None))
+        .distinct()
+        .order_by(documents.c.doc_type)
+        .limit(200)
+    )
+    with db.read() as conn:
+        return [str(t) for t in conn.execute(query).scalars()]
+
+
+def documents_by_ids(
+    db: Database, ids: Iterable[int], *, most: int = MAX_IDS
+) -> dict[int, dict[str, Any]]:
+    """List columns of the given documents, by id (missing ids are left out)."""
+    wanted = sorted({int(i) for i in ids})[:most]
+    if not wanted:
+        return {}
+    with db.read() as conn:
+        rows = conn.execute(select(*COLUMNS).where(documents.c.id.in_(wanted)))
+        return {int(r.id): dict(r._mapping) for r in rows}
+
+
+def activity(db: Database, *, recent: int, ids: Iterable[int] = ()) -> list[dict[str, Any]]:
+    """The newest ``recent`` documents plus the ``ids`` asked for, newest first, each with
+    the progress of its latest job (``progress_done``, ``progress_total``)."""
+    newest = select(*COLUMNS).order_by(documents.c.id.desc()).limit(recent)
+    with db.read() as conn:
+        found = {int(r.id): dict(r._mapping) for r in conn.execute(newest)}
+    extra = [i for i in ids if i not in found]
+    found.update(documents_by_ids(db, extra))
+    progress = _progress(db, found)
+    out = []
+    for doc_id in sorted(found, reverse=True):
+        done, total = progress.get(doc_id, (0, 0))
+        out.append({**found[doc_id], "progress_done": done, "progress_total": total})
+    return out
+
+
+def _progress(db: Database, doc_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+    wanted = list(doc_ids)
+    if not wanted:
+        return {}
+    latest = (
+        select(func.max(jobs.c.id))
+        .where(jobs.c.document_id.in_(wanted))
+        .group_by(jobs.c.document_id)
+    )
+    query = select(jobs.c.document_id, jobs.c.progress_done, jobs.c.progress_total).where(
+        jobs.c.id.in_(latest)
+    )
+    with db.read() as conn:
+        return {int(d): (int(done), int(total)) for d, done, total in conn.execute(query)}

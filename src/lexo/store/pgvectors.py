@@ -9,7 +9,7 @@ dimensions. A search then reads no vector into the process and holds no index in
 ordered, limited query walks the HNSW graph. Filters go into the same query; pgvector 0.8's
 iterative scans keep walking the graph until enough rows pass them.
 
-Everything here is SQL on PostgreSQL only; callers never commit (see ``lexo.store.vectors``).
+Everything here is SQL on PostgreSQL only; callers never commit (see ``lexo.store.passages``).
 """
 
 from __future__ import annotations

@@ -109,7 +109,7 @@ corrections = Table(
 )
 
 # Passages of each document's pages with their embedding (float32 bytes, L2-normalised),
-# for semantic search; ``model`` says which embedder made the vector (see lexo.index.embed).
+# for semantic search; ``model`` says which embedder made the vector (see lexo.index.embedders).
 chunks = Table(
     "chunks",
     metadata,

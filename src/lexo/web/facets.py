@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from lexo.store import facets, web_queries
+from lexo.search import facets
+from lexo.store import listing as web_queries
 
 POOL = 100
 SHOWN = 50

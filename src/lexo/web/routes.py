@@ -17,7 +17,8 @@ from lexo.api.errors import problem
 from lexo.api.schemas import low_confidence
 from lexo.document import DocumentStatus
 from lexo.errors import NotFoundError
-from lexo.store import listing, web_queries
+from lexo.store import listing
+from lexo.store import listing as web_queries
 from lexo.web import facets, view
 from lexo.web.render import fragment, page
 

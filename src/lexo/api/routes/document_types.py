@@ -8,7 +8,6 @@ from fastapi import APIRouter, Query
 
 from lexo.api.deps import RuntimeDep
 from lexo.api.schemas import DocumentType, DocumentTypes
-from lexo.store.facets import filed
 from lexo.understand.model import DOC_TYPES, type_label
 
 router = APIRouter(prefix="/api/v1", tags=["documents"])
@@ -19,7 +18,7 @@ router = APIRouter(prefix="/api/v1", tags=["documents"])
     summary="Counts per document type, issuer and named person, organisation and place",
 )
 def facets(runtime: RuntimeDep, limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict[str, Any]:
-    found = filed(runtime.db, limit=limit)
+    found = runtime.documents.filed(limit=limit)
     for item in found["doc_types"]:
         item["label"] = type_label(item["value"])
     return found

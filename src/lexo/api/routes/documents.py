@@ -119,7 +119,7 @@ def get_document(
     summary="Correct a document's type, issuer or fields; corrections survive reprocessing",
 )
 def correct_document(doc_id: int, patch: DocumentPatch, runtime: RuntimeDep) -> DocumentOut:
-    if runtime.repo.correct_document(doc_id, patch.changes()) is None:
+    if not runtime.corrections.correct(doc_id, patch.changes()):
         raise NotFoundError(f"No document {doc_id}.")
     return get_document(doc_id, runtime)
 
@@ -142,7 +142,7 @@ def reprocess(
     options: dict[str, Any] = {"reprocess": True}
     if body is not None and body.strategy:
         options["strategy"] = body.strategy
-    task_id = runtime.repo.requeue_document(doc_id, options=options)
+    task_id = runtime.documents.requeue_document(doc_id, options=options)
     runtime.intake.notify(task_id)
     return ReprocessOut(id=doc_id, status=DocumentStatus.QUEUED.value, task_id=task_id)
 
@@ -186,7 +186,7 @@ def _labelled(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _get(runtime: Any, doc_id: int, *, with_pages: bool = True) -> dict[str, Any]:
-    doc: dict[str, Any] | None = runtime.repo.get_document(doc_id, with_pages=with_pages)
+    doc: dict[str, Any] | None = runtime.documents.get_document(doc_id, with_pages=with_pages)
     if doc is None:
         raise NotFoundError(f"No document {doc_id}.")
     return doc

@@ -55,7 +55,7 @@ def search(
         amount_min=amount_min,
         amount_max=amount_max,
     )
-    found = runtime.index.search(q, limit=limit, filters=filters, mode=mode)
+    found = runtime.search.search(q, limit=limit, filters=filters, mode=mode)
     return SearchOut(
         query=q,
         results=[SearchHit(**hit) for hit in found.results],

@@ -20,5 +20,5 @@ router = APIRouter(prefix="/api/v1/documents", tags=["search"])
 def similar(
     runtime: RuntimeDep, doc_id: int, limit: Annotated[int, Query(ge=1, le=50)] = 10
 ) -> SimilarOut:
-    hits = runtime.index.similar(doc_id, limit=limit)
+    hits = runtime.search.similar(doc_id, limit=limit)
     return SimilarOut(document_id=doc_id, results=[SearchHit(**hit) for hit in hits])

@@ -13,7 +13,7 @@ router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 
 @router.get("/{task_id}", response_model=TaskOut, summary="State and progress of a task")
 def get_task(task_id: int, runtime: RuntimeDep) -> TaskOut:
-    job = runtime.repo.get_job(task_id)
+    job = runtime.queue.get_job(task_id)
     if job is None:
         raise NotFoundError(f"No task {task_id}.")
     return TaskOut(

@@ -1,5 +1,8 @@
 """All SQL about passages and their vectors (table ``chunks``). Callers never commit.
 
+The search indexer (``lexo.search.indexer``) writes them; the in-memory vector index is
+loaded and kept in step from them (``lexo.search.vector_upkeep``).
+
 Vectors travel as float32 bytes (``ndarray.tobytes()``), the same on SQLite and PostgreSQL.
 """
 
@@ -11,8 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, delete, func, insert, select
 
 from lexo.document import DocumentStatus
-from lexo.store import facets
-from lexo.store.tables import chunks, documents, pages
+from lexo.store.tables import chunks, documents
 
 if TYPE_CHECKING:
     import numpy as np
@@ -20,15 +22,6 @@ if TYPE_CHECKING:
     from lexo.index.chunk import Chunk
 
 LOAD_BATCH = 5000
-
-
-def page_texts(conn: Connection, doc_id: int) -> list[tuple[int, str]]:
-    rows = conn.execute(
-        select(pages.c.number, pages.c.text)
-        .where(pages.c.document_id == doc_id)
-        .order_by(pages.c.number)
-    )
-    return [(int(number), text) for number, text in rows]
 
 
 def replace(
@@ -133,16 +126,3 @@ def unindexed_documents(conn: Connection, model: str, *, everything: bool) -> li
         )
         query = query.where(~has.exists())
     return [int(r[0]) for r in conn.execute(query.order_by(documents.c.id))]
-
-
-def document_rows(conn: Connection, doc_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-    """What a search hit shows and what facets count (:data:`lexo.store.facets.COLUMNS`: only
-    the date is read from the JSON), by document id."""
-    if not doc_ids:
-        return {}
-    rows = conn.execute(
-        select(
-            documents.c.id, documents.c.original_name, documents.c.status, *facets.COLUMNS
-        ).where(documents.c.id.in_(doc_ids))
-    ).mappings()
-    return {int(r["id"]): dict(r) for r in rows}

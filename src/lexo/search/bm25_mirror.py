@@ -1,10 +1,10 @@
-"""The in-memory BM25 index (``lexo.index.lexical``) kept in step with the ``pages`` table.
+"""The in-memory BM25 index (:mod:`lexo.index.bm25`) kept in step with the ``pages`` table.
 
 It is built in a background thread on first use (about 2 s per 10k pages on the 2-core
 development machine); until it is ready, and in one-shot commands, BM25 comes from the
-database (FTS5 / tsvector, ``lexo.store.ranked``), which ranks the same way on SQLite.
+database (FTS5 / tsvector, ``lexo.store.fulltext``), which ranks the same way on SQLite.
 Kept in step three ways: the worker of this process hands over each document it has just
-stored (:meth:`LexicalMirror.refresh_document`); :meth:`LexicalMirror.sync` finds what other
+stored (:meth:`BM25Mirror.refresh_document`); :meth:`BM25Mirror.sync` finds what other
 processes changed (pages added or deleted, documents reprocessed); and search hits are
 always re-read from the database, so a document deleted a moment ago is never shown.
 """
@@ -14,72 +14,29 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Collection, Iterable, Iterator, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Collection
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, func, select
-
+from lexo.store import pages
 from lexo.store.db import Database
-from lexo.store.tables import documents, pages
 
 if TYPE_CHECKING:
-    from lexo.index.lexical import LexicalIndex
+    from lexo.index.bm25 import BM25Index
 
 log = logging.getLogger(__name__)
-
-#: Pages read from the database per query while building or syncing.
-BATCH = 5000
 
 #: Documents updated this long before the last seen update are re-read too.
 STAMP_MARGIN = timedelta(seconds=60)
 
-State = tuple[int, int, datetime | None]
 
-
-def state(conn: Connection) -> State:
-    """(page count, newest page id, latest document update): changes with any page change.
-
-    The update time catches a reprocessed document whose new pages reuse the old ids
-    (SQLite hands out max(id) + 1 again once the newest rows are deleted)."""
-    count, newest = conn.execute(select(func.count(), func.max(pages.c.id))).one()
-    updated = conn.execute(select(func.max(documents.c.updated_at))).scalar()
-    return int(count or 0), int(newest or 0), updated
-
-
-def page_rows(
-    conn: Connection,
-    *,
-    page_ids: Sequence[int] | None = None,
-    doc_ids: Sequence[int] | None = None,
-    after: int | None = None,
-) -> Iterator[list[tuple[int, int, int, str]]]:
-    """(page id, document id, number, text) in batches: all pages, these pages, these
-    documents' pages, or the pages whose id is above ``after``."""
-    query = select(pages.c.id, pages.c.document_id, pages.c.number, pages.c.text)
-    column, wanted = (pages.c.id, page_ids) if doc_ids is None else (pages.c.document_id, doc_ids)
-    if wanted is not None:
-        for start in range(0, len(wanted), BATCH):
-            yield _plain(conn.execute(query.where(column.in_(wanted[start : start + BATCH]))))
-        return
-    if after is not None:
-        query = query.where(pages.c.id > after)
-    result = conn.execute(query.order_by(pages.c.id)).yield_per(BATCH)
-    for batch in result.partitions():
-        yield _plain(batch)
-
-
-def _plain(rows: Iterable[Any]) -> list[tuple[int, int, int, str]]:
-    return [(int(a), int(b), int(c), str(d)) for a, b, c, d in rows]
-
-
-class LexicalMirror:
+class BM25Mirror:
     """One process's in-memory BM25 index over the database's pages."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._index: LexicalIndex | None = None  # set once built
-        self._state: State | None = None
+        self._index: BM25Index | None = None  # set once built
+        self._state: pages.State | None = None
         self._updates = threading.Lock()  # one build, sync or refresh at a time
         self._builder: threading.Thread | None = None
         self._stop = threading.Event()
@@ -121,14 +78,14 @@ class LexicalMirror:
 
     def build(self) -> None:
         """Read every page into a new index (seconds at 100k pages), then publish it."""
-        from lexo.index.lexical import LexicalIndex
+        from lexo.index.bm25 import BM25Index
 
         started = time.perf_counter()
-        index = LexicalIndex()
+        index = BM25Index()
         with self._updates:
             with self.db.read() as conn:
-                now = state(conn)
-                for batch in page_rows(conn):
+                now = pages.state(conn)
+                for batch in pages.page_rows(conn):
                     if self._stop.is_set():
                         return
                     index.add(batch, merge=False)
@@ -163,7 +120,7 @@ class LexicalMirror:
         if index is None:
             return
         with self._updates, self.db.read() as conn:
-            rows = [row for batch in page_rows(conn, doc_ids=[doc_id]) for row in batch]
+            rows = [row for batch in pages.page_rows(conn, doc_ids=[doc_id]) for row in batch]
             index.remove_documents([doc_id])
             index.add(rows)
 
@@ -178,7 +135,7 @@ class LexicalMirror:
         if index is None or self._stop.is_set():
             return False
         with self._updates, self.db.read() as conn:
-            now = state(conn)
+            now = pages.state(conn)
             before = self._state
             if now == before:
                 return False
@@ -187,22 +144,17 @@ class LexicalMirror:
             since = before[2] if before is not None else None
             if since is not None and updated is not None and updated != since:
                 # a writer that took its time to commit may carry an older stamp: margin
-                changed = [
-                    int(d)
-                    for d in conn.execute(
-                        select(documents.c.id).where(documents.c.updated_at >= since - STAMP_MARGIN)
-                    ).scalars()
-                ]
+                changed = pages.updated_since(conn, since - STAMP_MARGIN)
                 index.remove_documents(changed)
-                for batch in page_rows(conn, doc_ids=changed):
+                for batch in pages.page_rows(conn, doc_ids=changed):
                     index.add(batch)
-            for batch in page_rows(conn, after=seen_newest):
+            for batch in pages.page_rows(conn, after=seen_newest):
                 index.add([row for row in batch if row[0] not in index])
             if len(index) != count:  # deleted pages (or a writer between two reads): compare
-                present = dict(conn.execute(select(pages.c.id, pages.c.document_id)).all())
-                index.remove_pages(index.page_ids() - present.keys())
-                missing = sorted(present.keys() - index.page_ids())
-                for batch in page_rows(conn, page_ids=missing):
+                present = pages.ids(conn)
+                index.remove_pages(index.page_ids() - present)
+                missing = sorted(present - index.page_ids())
+                for batch in pages.page_rows(conn, page_ids=missing):
                     index.add(batch)
             self._state = now
         return True
@@ -213,7 +165,7 @@ class LexicalMirror:
         self, query: str, *, limit: int, allowed: Collection[int] | None = None
     ) -> list[dict[str, Any]] | None:
         """The best ``limit`` documents by BM25 (only ``allowed`` ones when given), as
-        ``lexo.store.ranked.bm25_candidates`` gives them; None while the index is not built."""
+        ``lexo.store.fulltext.bm25_candidates`` gives them; None while the index is not built."""
         index = self._index
         if index is None:
             return None

@@ -1,11 +1,13 @@
-"""BM25 candidates for hybrid search: the best pages' ids and scores, without snippets.
+"""The database's full-text ranking: SQLite FTS5 (BM25) or PostgreSQL tsvector ('lexo_fr').
 
-``search.search_pages`` builds a snippet for every hit it returns, which costs more than the
-ranking itself once hundreds of pages match (FTS5 ``snippet()``, PostgreSQL
-``ts_headline``). Fusion needs many candidates but shows few, so candidates come from here
-(top pages by BM25 in one indexed query) and only the shown hits get a snippet
-(``lexo.index.hybrid.highlight`` over the page text). The query language is the same as in
-``search.py``: word tokens only, every word as a prefix, any word when all find nothing.
+BM25 candidates for hybrid search: the best pages' ids and scores, without snippets. The
+database ranks while the in-memory BM25 index (``lexo.search.bm25_upkeep``) is not built,
+and in one-shot commands. A snippet from the database (FTS5 ``snippet()``, PostgreSQL
+``ts_headline``) costs more than the ranking once hundreds of pages match, and fusion needs
+many candidates but shows few, so only the shown hits get one, made from the page text
+(``lexo.search.snippets``). The query language is every search's (:mod:`lexo.index.text`):
+the user's words reduced to word tokens (no input can inject FTS5 or tsquery syntax), every
+word as a prefix, any word when all find nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, text
 
-from lexo.index.lexical import query_terms, singular
+from lexo.index.text import query_terms, singular
 from lexo.store.tables import pages
 
 #: Pages fetched per wanted document (a document's pages compete for the same slots).
@@ -65,14 +67,3 @@ def _top_pages(conn: Connection, terms: list[str], joiner: str, n: int) -> list[
     tsquery = (" & " if joiner == "AND" else " | ").join(f"{t}:*" for t in terms)
     rows = conn.execute(text(_PG_TOP), {"q": tsquery, "n": n}).all()
     return [(int(r[0]), float(r[1])) for r in rows]
-
-
-def shown(conn: Connection, page_ids: list[int]) -> dict[int, str]:
-    """Page id -> text, for the snippets of the hits shown."""
-    if not page_ids:
-        return {}
-    rows = conn.execute(select(pages.c.id, pages.c.text).where(pages.c.id.in_(page_ids)))
-    return {int(i): t for i, t in rows}
-
-
-__all__ = ["bm25_candidates", "shown"]

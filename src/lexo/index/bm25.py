@@ -9,8 +9,8 @@ as in FTS5's ``"term"*``) is one contiguous slice, its term frequencies per page
 The scores are FTS5's ``bm25()`` (k1 = 1.2, b = 0.75, IDF ``log((N - n + 0.5) / (n + 0.5))``
 floored at 1e-6, a prefix counted as one phrase) over the same tokens as the ``unicode61
 remove_diacritics 2`` tokenizer (letters and digits, lower case, accents removed), so the
-ranking is the one measured on SQLite, now on PostgreSQL too. The query language is the
-store's: word tokens (:func:`query_terms`), each as a prefix of its :func:`singular`, every word
+ranking is the one measured on SQLite, now on PostgreSQL too. The query language is every
+search's (:mod:`lexo.index.text`): word tokens, each as a prefix of its singular, every word
 required, any word when all find nothing.
 
 Updates: pages are added to a small unsorted *delta* (its sorted view is rebuilt on the next
@@ -21,7 +21,6 @@ marked dead and its postings dropped at the next merge. Thread-safe.
 from __future__ import annotations
 
 import math
-import re
 import sys
 import threading
 from bisect import bisect_left
@@ -31,7 +30,7 @@ from dataclasses import dataclass
 from itertools import chain
 from typing import TYPE_CHECKING
 
-from lexo.index.hybrid import fold
+from lexo.index.text import query_prefixes, tokens
 
 if TYPE_CHECKING:
     import numpy as np
@@ -40,49 +39,13 @@ K1 = 1.2
 B = 0.75
 #: FTS5 floors a non-positive IDF (a term in more than half the pages) at this.
 MIN_IDF = 1e-6
-#: Query words kept.
-MAX_TERMS = 12
 #: The delta is merged into the main postings beyond this many pages (a merge re-sorts all
 #: postings, about a second at 100k pages; the delta is re-sorted at each addition).
 MERGE_PAGES = 500
 #: Slots (pages ever added) are compacted when more than this share of them is dead.
 COMPACT_DEAD = 0.25
 
-_WORD = re.compile(r"\w+")
-_TOKEN = re.compile(r"[^\W_]+")  # the same without "_", slower: only for texts that have one
 _LAST = "\U0010ffff"  # sorts after any character of a term
-
-
-def tokens(text: str) -> list[str]:
-    """The page's tokens as FTS5 ``unicode61 remove_diacritics 2`` cuts them."""
-    folded = fold(text)
-    return (_TOKEN if "_" in folded else _WORD).findall(folded)
-
-
-def query_terms(query: str) -> list[str]:
-    """Word tokens of a query, lower-cased, de-duplicated, in order (at most
-    :data:`MAX_TERMS`): the query language of every search, in the database and here."""
-    return list(dict.fromkeys(_WORD.findall(query.lower())))[:MAX_TERMS]
-
-
-def singular(term: str) -> str:
-    """Drop a French plural ending so the prefix query matches both forms (FTS5 has no stemmer).
-
-    "factures" -> "facture", "impots" -> "impot", "travaux" -> "travau" (still a prefix of
-    "travaux"); short words are left alone.
-    """
-    if len(term) > 3 and term[-1] in "sx":
-        return term[:-1]
-    return term
-
-
-def query_prefixes(query: str) -> list[str]:
-    """The query's words as prefixes: lower case, singular, accents removed, de-duplicated."""
-    seen: dict[str, None] = {}
-    for word in query_terms(query):
-        for token in tokens(word):
-            seen.setdefault(singular(token), None)
-    return list(seen)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +142,7 @@ class _Postings:
         return int(self.offsets.nbytes + self.slots.nbytes + self.tfs.nbytes) + words
 
 
-class LexicalIndex:
+class BM25Index:
     """BM25 over pages; each page is a slot holding its page id, document id and length."""
 
     def __init__(self) -> None:

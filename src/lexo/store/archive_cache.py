@@ -37,7 +37,7 @@ SUFFIX = ".pdf"
 FAILED = ".failed"
 
 
-class ArchiveStore:
+class ArchiveCache:
     """The archive PDFs of one data folder."""
 
     def __init__(self, data_dir: Path) -> None:
@@ -169,7 +169,7 @@ class ArchiveStore:
 
 
 def pages_of(rows: list[dict[str, Any]]) -> list[Page]:
-    """Stored page rows (``Repository.get_document(..., with_pages=True)``) as pages with
+    """Stored page rows (``Documents.get_document(..., with_pages=True)``) as pages with
     their lines and words."""
     pages = []
     for row in rows:
