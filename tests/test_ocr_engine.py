@@ -1,4 +1,4 @@
-"""The engine seam: OCR_ENGINE picks the layout engine; refine= is declared, not guessed."""
+"""The engine seam: LEXO_OCR_ENGINE picks the layout engine; refine= is declared, not guessed."""
 
 from __future__ import annotations
 

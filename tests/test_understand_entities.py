@@ -55,7 +55,7 @@ def test_without_a_cached_model_rules_still_work(tmp_path: Path) -> None:
 def test_an_organisation_found_by_spacy_fills_a_missing_issuer() -> None:
     class Fake:
         def recognize(self, pages: object) -> tuple[list[object], None]:
-            from lexo.understand.model import Entity
+            from lexo.understand.results import Entity
 
             return [Entity("Renault", "ORG", 1, 0, 7)], None
 
@@ -76,7 +76,7 @@ def test_importing_the_pipeline_loads_no_nlp_library() -> None:
 def test_a_person_found_by_spacy_fills_a_missing_employee() -> None:
     class Fake:
         def recognize(self, pages: object) -> tuple[list[object], None]:
-            from lexo.understand.model import Entity
+            from lexo.understand.results import Entity
 
             return [Entity("Léa Aubrée", "PER", 1, 63, 73)], None
 

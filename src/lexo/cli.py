@@ -138,13 +138,13 @@ def _process_queue(runtime: Any, progress: Any, doc_ids: set[int]) -> None:
 
 
 def _status(runtime: Any, doc_id: int) -> str | None:
-    doc = runtime.repo.get_document(doc_id, with_pages=False)
+    doc = runtime.documents.get_document(doc_id, with_pages=False)
     return doc["status"] if doc else None
 
 
 def _print_outcome(runtime: Any, results: list[Any]) -> None:
     for r in results:
-        doc = runtime.repo.get_document(r.document_id, with_pages=False)
+        doc = runtime.documents.get_document(r.document_id, with_pages=False)
         if doc is None:
             continue
         note = " (already filed)" if r.duplicate else ""
@@ -188,7 +188,7 @@ def search(
         mode, doc_type, issuer, status, date_from, date_to, amount_min, amount_max
     )
     runtime = _runtime(_settings())
-    found = runtime.index.search(
+    found = runtime.search.search(
         query, limit=limit, filters=filters, mode=mode, wait_for_model=True
     )
     hits = found.results
@@ -211,8 +211,8 @@ def status() -> None:
     from lexo.store.listing import list_documents
 
     runtime = _runtime(_settings())
-    counts = runtime.repo.status_counts()
-    depth = runtime.repo.queue_depth()
+    counts = runtime.documents.status_counts()
+    depth = runtime.queue.queue_depth()
     typer.echo("Documents: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "0"))
     typer.echo(f"Queue: {depth['queued']} queued, {depth['running']} running")
     failed, _ = list_documents(runtime.db, status="failed", limit=5)
@@ -252,7 +252,7 @@ def worker() -> None:
     try:
         while worker.running:
             time.sleep(30)
-            runtime.repo.requeue_interrupted(all_running=False)
+            runtime.queue.requeue_interrupted(all_running=False)
     except KeyboardInterrupt:
         pass
     finally:

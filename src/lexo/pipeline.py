@@ -36,11 +36,6 @@ if TYPE_CHECKING:
 
 Progress = Callable[[int, int], None]
 
-#: The default of ``Settings.ocr_engine``, the engine that finds the layout of image pages
-#: (TrOCR re-reads lines, see lexo.ocr.hybrid). Kept for ``lexo.runtime``'s warm-up until it
-#: reads ``settings.ocr_engine``; nothing here uses it.
-OCR_ENGINE: str = Settings.model_fields["ocr_engine"].default
-
 _NO_TEXT = "No text was found on this page."
 
 

@@ -28,7 +28,6 @@ from lexo.store.db import Database
 from lexo.store.documents import Documents
 from lexo.store.files import OriginalStore, purge_pictures
 from lexo.store.job_queue import JobQueue
-from lexo.store.repository import Repository
 
 if TYPE_CHECKING:
     from lexo.inbox import InboxWatcher
@@ -47,8 +46,6 @@ class Runtime:
         self.documents = Documents(self.db)
         self.queue = JobQueue(self.db)
         self.corrections = Corrections(self.db)
-        #: Deprecated: documents and queue in one object, for lexo.cli and lexo.web.
-        self.repo = Repository(self.db)
         self.originals = OriginalStore(settings.data_dir)
         #: Searchable archive PDFs of scanned documents, made on first request.
         self.archives = ArchiveCache(settings.data_dir)
@@ -74,11 +71,6 @@ class Runtime:
         self._threads: list[threading.Thread] = []
         #: Per warm-up feature: "pending", "loading", "ready" or "failed: <reason>".
         self.warmup: dict[str, str] = dict.fromkeys(settings.warmup_features, "pending")
-
-    @property
-    def index(self) -> SearchService:
-        """Deprecated name of :attr:`search` (``lexo.cli`` and ``lexo.web`` still use it)."""
-        return self.search
 
     # -- parts built on demand -------------------------------------------------------------
 
@@ -211,9 +203,8 @@ class Runtime:
             return
         if feature == "ocr":
             from lexo.ocr.trocr import TrOCREngine, unavailable_reason
-            from lexo.pipeline import OCR_ENGINE
 
-            self.pipeline.engines.get(OCR_ENGINE)
+            self.pipeline.engines.get(self.settings.ocr_engine)
             # TrOCR too, when the strategy may use it and its model is cached.
             if self.settings.ocr_strategy != "fast" and unavailable_reason(self.settings) is None:
                 self.pipeline.engines.get(TrOCREngine.name)

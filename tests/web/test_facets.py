@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from lexo.settings import Settings
-from lexo.web import facets
+from lexo.web import search_results
 from tests.web.conftest import add_facture_and_avis, field, serving, set_understanding
 
 
@@ -21,7 +21,7 @@ def test_api_and_page_count_the_same_facets(settings: Settings, tmp_path: Path) 
         set_understanding(runtime, undated, created_at=datetime(2023, 6, 1, tzinfo=UTC))
 
         api = client.get("/api/v1/search", params={"q": "montant"}).json()
-        page = facets.search(runtime, "montant", {"type": "", "issuer": "", "year": ""})
+        page = search_results.search(runtime, "montant", {"type": "", "issuer": "", "year": ""})
 
         assert api["facets"] == page.facets
         assert page.facets["year"] == [

@@ -5,7 +5,7 @@ a factory (usually the engine class) builds one from :class:`Settings`. Built-in
 register through :func:`register_engine` exactly as a third-party one would. A factory may
 also offer ``describe(settings) -> dict``: facts shown in health reports before loading.
 
-The layout engine (``OCR_ENGINE``) may also hand its reading to a :data:`Refiner` (the
+The layout engine (``Settings.ocr_engine``) may also hand its reading to a :data:`Refiner` (the
 hybrid reading's TrOCR pass) on the image as it read it, before mapping boxes back onto the
 page as given: an engine that can declares ``refines = True`` and accepts ``refine=``
 (:class:`RefiningEngine`). :func:`recognize` calls any engine either way.

@@ -1,4 +1,4 @@
-"""The hybrid reading: the layout engine's lines (``OCR_ENGINE``, Tesseract by default),
+"""The hybrid reading: the layout engine's lines (``Settings.ocr_engine``, Tesseract by default),
 TrOCR re-reading the weak ones.
 
 Tesseract finds the blocks, lines and words and reads them; each line it read with a mean

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from lexo.understand.classify import Example, Learned
     from lexo.understand.core import understand
-    from lexo.understand.model import (
+    from lexo.understand.results import (
         DOC_TYPES,
         FIELD_NAMES,
         Entity,
@@ -23,17 +23,17 @@ if TYPE_CHECKING:
     )
 
 #: Where each public name lives. Imported on first access (PEP 562), so that a caller needing
-#: only ``lexo.understand.model`` (the API's schemas) does not load the parsers and rules.
+#: only ``lexo.understand.results`` (the API's schemas) does not load the parsers and rules.
 _HOMES = {
     "Example": "classify",
     "Learned": "classify",
     "understand": "core",
-    "DOC_TYPES": "model",
-    "FIELD_NAMES": "model",
-    "Entity": "model",
-    "Field": "model",
-    "Understanding": "model",
-    "type_label": "model",
+    "DOC_TYPES": "results",
+    "FIELD_NAMES": "results",
+    "Entity": "results",
+    "Field": "results",
+    "Understanding": "results",
+    "type_label": "results",
 }
 
 

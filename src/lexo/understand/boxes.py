@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from lexo.understand.model import Field
+from lexo.understand.results import Field
 
 Box = tuple[int, int, int, int]
 

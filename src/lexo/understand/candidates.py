@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lexo.understand.lines import TextLine
-from lexo.understand.model import Field
+from lexo.understand.results import Field
 
 
 @dataclass(slots=True)

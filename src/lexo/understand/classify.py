@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from lexo.understand.model import DOC_TYPES
+from lexo.understand.results import DOC_TYPES
 
 _WORD = re.compile(r"[a-z0-9]{2,}")
 

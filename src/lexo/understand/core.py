@@ -10,7 +10,7 @@ from lexo.understand.boxes import attach_boxes
 from lexo.understand.classify import Learned, decide_type, fold
 from lexo.understand.fields import extract
 from lexo.understand.lines import PageLike, split_lines
-from lexo.understand.model import Field, Understanding
+from lexo.understand.results import Field, Understanding
 
 if TYPE_CHECKING:
     from lexo.understand.entities import EntityRecognizer

@@ -15,7 +15,7 @@ from typing import Any
 from lexo.errors import ModelMissingError
 from lexo.lazy import Lazy
 from lexo.understand.lines import PageLike
-from lexo.understand.model import Entity
+from lexo.understand.results import Entity
 
 MODELS = ("fr_core_news_md", "fr_core_news_sm")
 LABELS = {"PER": "PER", "PERSON": "PER", "ORG": "ORG", "LOC": "LOC", "GPE": "LOC"}

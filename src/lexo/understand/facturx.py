@@ -14,7 +14,7 @@ from typing import Any
 from xml.etree.ElementTree import Element
 
 from lexo.understand import identifiers as ids
-from lexo.understand.model import Field
+from lexo.understand.results import Field
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from lexo.understand.dates import find_dates, month_number
 from lexo.understand.issuer import CIVILITY, finish_issuer, offer_issuer
 from lexo.understand.labels import AMOUNT_LABELS, DATE_LABELS, NAME_LABELS, Label
 from lexo.understand.lines import TextLine, following
-from lexo.understand.model import Field
 from lexo.understand.references import drop_collisions, labelled_codes
+from lexo.understand.results import Field
 from lexo.understand.stacked import stacked_value
 
 NEXT_LINE_FACTOR = 0.85

@@ -18,7 +18,7 @@ from lexo.understand.candidates import Candidate, Fields
 from lexo.understand.classify import fold
 from lexo.understand.dates import find_dates
 from lexo.understand.lines import TextLine
-from lexo.understand.model import Field
+from lexo.understand.results import Field
 
 CIVILITY = re.compile(r"^\s*(m\.|mme|mlle|monsieur|madame|mademoiselle|dr|me)\s+", re.IGNORECASE)
 _LEGAL_LINE = re.compile(

@@ -14,7 +14,7 @@ from typing import Any
 from lexo.understand import identifiers as ids
 from lexo.understand.amounts import parse_number
 from lexo.understand.dates import parse_date
-from lexo.understand.model import AMOUNT_FIELDS, DATE_FIELDS, DOC_TYPES, FIELD_NAMES
+from lexo.understand.results import AMOUNT_FIELDS, DATE_FIELDS, DOC_TYPES, FIELD_NAMES
 
 MAX_TEXT = 300
 _CHECKS = {

@@ -37,7 +37,7 @@ def page_picture(
 def _picture(
     runtime: RuntimeDep, request: Request, doc_id: int, number: int, width: int
 ) -> Response:
-    doc = runtime.repo.get_document(doc_id, with_pages=False)
+    doc = runtime.documents.get_document(doc_id, with_pages=False)
     if doc is None:
         raise NotFoundError(f"No document {doc_id}.")
     # Only pages that exist are rendered (a queued document shows its first page), so a

@@ -1,6 +1,6 @@
 """The pages: inbox, documents, one document, search, system (HTML, not in the OpenAPI schema).
 
-Pages read through ``lexo.store`` (the repository, ``listing`` and ``web_queries``) and
+Pages read through ``lexo.store`` (``runtime.documents`` and ``listing``) and
 change things through the REST API, called by the page's script; the one exception is
 deletion, which also removes the cached pictures of the document.
 """
@@ -18,8 +18,7 @@ from lexo.api.schemas import low_confidence
 from lexo.document import DocumentStatus
 from lexo.errors import NotFoundError
 from lexo.store import listing
-from lexo.store import listing as web_queries
-from lexo.web import facets, view
+from lexo.web import search_results, view
 from lexo.web.render import fragment, page
 
 router = APIRouter(include_in_schema=False)
@@ -32,7 +31,7 @@ STATUSES = tuple(s.value for s in DocumentStatus)
 
 @router.get("/", response_class=HTMLResponse)
 def inbox(request: Request, runtime: RuntimeDep) -> HTMLResponse:
-    items = web_queries.activity(runtime.db, recent=RECENT)
+    items = listing.activity(runtime.db, recent=RECENT)
     return page(
         request,
         "inbox.html",
@@ -53,7 +52,7 @@ def inbox_activity(
 ) -> HTMLResponse:
     """The live list of the inbox, re-read by the page's script while work is pending."""
     wanted = [int(i) for i in ids.split(",") if i.strip().isdigit() and len(i.strip()) < 10]
-    items = web_queries.activity(runtime.db, recent=RECENT, ids=wanted[: web_queries.MAX_IDS])
+    items = listing.activity(runtime.db, recent=RECENT, ids=wanted[: listing.MAX_IDS])
     return fragment(request, "_activity.html", {"items": items})
 
 
@@ -156,7 +155,7 @@ def search_page(
     year: Annotated[str, Query(max_length=4)] = "",
 ) -> HTMLResponse:
     chosen = {"type": doc_type, "issuer": issuer, "year": year}
-    result = facets.search(runtime, q.strip(), chosen) if q.strip() else None
+    result = search_results.search(runtime, q.strip(), chosen) if q.strip() else None
     return page(
         request,
         "search.html",
@@ -165,7 +164,7 @@ def search_page(
             "q": q,
             "result": result,
             "chosen": chosen,
-            "facet_params": facets.PARAMS,
+            "facet_params": search_results.PARAMS,
             "view": view,
         },
     )
@@ -183,19 +182,19 @@ def system_page(request: Request, runtime: RuntimeDep) -> HTMLResponse:
             "active": "system",
             "health": health,
             "ocr": ocr,
-            "counts": runtime.repo.status_counts(),
+            "counts": runtime.documents.status_counts(),
             "settings": runtime.settings.effective(),
         },
     )
 
 
 def _document(runtime: Any, doc_id: int) -> dict[str, Any]:
-    doc: dict[str, Any] | None = runtime.repo.get_document(doc_id)
+    doc: dict[str, Any] | None = runtime.documents.get_document(doc_id)
     if doc is None:
         raise NotFoundError(f"No document {doc_id}.")
     return doc
 
 
 def _doc_types(runtime: Any) -> list[str]:
-    present = web_queries.doc_types(runtime.db)
+    present = listing.doc_types(runtime.db)
     return list(view.DOC_TYPES) + [t for t in present if t not in view.DOC_TYPES]

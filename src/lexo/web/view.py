@@ -15,7 +15,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from lexo.document import OCR_STRATEGIES as STRATEGIES
-from lexo.understand.model import DOC_TYPES as TYPE_LABELS
+from lexo.understand.results import DOC_TYPES as TYPE_LABELS
 
 #: The canonical document types, in the order the filters list them.
 DOC_TYPES = tuple(TYPE_LABELS)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from lexo.api.deps import RuntimeDep
 from lexo.api.schemas import DocumentType, DocumentTypes
-from lexo.understand.model import DOC_TYPES, type_label
+from lexo.understand.results import DOC_TYPES, type_label
 
 router = APIRouter(prefix="/api/v1", tags=["documents"])
 

@@ -23,7 +23,7 @@ from lexo.api.schemas import (
 from lexo.document import DocumentStatus, OcrStrategy
 from lexo.errors import NotFoundError
 from lexo.store import listing
-from lexo.understand.model import DOC_TYPES, type_label
+from lexo.understand.results import DOC_TYPES, type_label
 
 #: Query parameters naming a document type accept only the canonical values.
 DOC_TYPE_PATTERN = "^(" + "|".join(DOC_TYPES) + ")$"

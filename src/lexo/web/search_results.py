@@ -1,9 +1,9 @@
 """Search for the page: ranked hits with their type, issuer and year, and facet counts.
 
-Hits come from the hybrid search (``runtime.index``), as the API's do. Facets are counted
+Hits come from the hybrid search (``runtime.search``), as the API's do. Facets are counted
 over the best :data:`POOL` hits, so the counts and the list come from one search and stay
 consistent; the filters narrow that ranked pool. What a document counts as, and how counts
-are ranked, is :mod:`lexo.store.facets`: the API's rule. (The store's own type and issuer
+are ranked, is :mod:`lexo.search.facets`: the API's rule. (The store's own type and issuer
 filters over-fetch hits with their snippets, which costs more than this.)
 """
 
@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lexo.search import facets
-from lexo.store import listing as web_queries
+from lexo.store import listing
 
 POOL = 100
 SHOWN = 50
 #: Most values listed per facet on the page.
 MOST = 12
-#: The page's query parameter for each facet of :data:`lexo.store.facets.NAMES`.
+#: The page's query parameter for each facet of :data:`lexo.search.facets.NAMES`.
 PARAMS = {"doc_type": "type", "issuer": "issuer", "year": "year"}
 
 
@@ -35,8 +35,8 @@ class SearchResult:
 def search(runtime: Any, q: str, chosen: dict[str, str]) -> SearchResult:
     # The same hybrid ranking as the API (words and meaning); words alone while the
     # embedding model loads or when none is cached.
-    hits: list[dict[str, Any]] = runtime.index.search(q, limit=POOL).results
-    docs = web_queries.documents_by_ids(runtime.db, [h["document_id"] for h in hits], most=POOL)
+    hits: list[dict[str, Any]] = runtime.search.search(q, limit=POOL).results
+    docs = listing.documents_by_ids(runtime.db, [h["document_id"] for h in hits], most=POOL)
     enriched = []
     for hit in hits:
         doc = docs.get(hit["document_id"])
