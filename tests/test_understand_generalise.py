@@ -407,3 +407,23 @@ def test_a_payslip_names_its_employee_where_ocr_joined_two_blocks() -> None:
         "Salaire de base 2 472,07\nNET PAYÉ 1 926,47 €\n"
     )
     assert got(page)["employee"] == "Chloé Bertrand"
+
+
+@pytest.mark.parametrize("name", ["HP France", "EY Conseil", "GE Healthcare"])
+def test_a_two_letter_acronym_is_a_name_not_a_logo(name: str) -> None:
+    assert got(f"{name}\n12 rue des Lilas\n75001 Paris\n")["issuer"] == name
+
+
+def test_a_landlord_addressed_with_a_civility_is_not_the_tenant() -> None:
+    page = (
+        "Mlle Jeanne Martin\n3 rue Haute\n75001 Paris\nQUITTANCE DE LOYER\n"
+        "Mme Sophie Faure\n5 rue Basse\nLoyer 500,00 €\nTotal 550,00 €\n"
+    )
+    fields = got(page)
+    assert fields["issuer"] == "Jeanne Martin"
+    assert fields["tenant"] == "Sophie Faure"
+
+
+def test_an_acronym_over_the_name_its_capitals_spell_after_an_elision() -> None:
+    page = "BRO\nBanque Régionale de l'Ouest\n32 place de la République\n34000 Montpellier\n"
+    assert got(page)["issuer"] == "Banque Régionale de l'Ouest"

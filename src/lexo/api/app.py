@@ -51,6 +51,9 @@ class LexoApp(FastAPI):
     def __init__(self, **kwargs: Any) -> None:
         self._deferred: list[Callable[[FastAPI], None]] = []
         self._defer_lock = threading.RLock()  # re-entrant: adding routes may read .routes
+        #: Every deferred router added. Set only once the last has been added, so that a
+        #: second request arriving meanwhile waits on the lock instead of missing routes.
+        self._ready = True
         super().__init__(**kwargs)
 
     def defer(self, add: Callable[[FastAPI], None]) -> None:
@@ -61,14 +64,16 @@ class LexoApp(FastAPI):
         """
         with self._defer_lock:
             self._deferred.append(add)
+            self._ready = False
 
     def add_deferred(self) -> None:
         """Run what :meth:`defer` put off, now (once; later calls do nothing)."""
-        if not self._deferred:
+        if self._ready:
             return
         with self._defer_lock:
             while self._deferred:
                 self._deferred.pop(0)(self)
+            self._ready = True
 
     @property
     def routes(self) -> list[BaseRoute]:
@@ -81,7 +86,7 @@ class LexoApp(FastAPI):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         eager = scope["type"] == "lifespan" or scope["path"].startswith(_EAGER_PREFIX)
-        if self._deferred and not eager:
+        if not self._ready and not eager:
             self.add_deferred()
         await super().__call__(scope, receive, send)
 

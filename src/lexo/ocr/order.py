@@ -194,13 +194,7 @@ def _join(row: list[Line]) -> Line:
         return row[0]
     words = tuple(word for line in row for word in line.words)
     confidence = round(sum(w.confidence for w in words) / len(words), 2) if words else 0.0
-    boxes = [line.box for line in row if line.box is not None]
-    box = (
-        min(b[0] for b in boxes),
-        min(b[1] for b in boxes),
-        max(b[2] for b in boxes),
-        max(b[3] for b in boxes),
-    )
+    box = _bounds(row)
     return Line(" ".join(line.text for line in row), confidence, box, words)
 
 
@@ -234,6 +228,8 @@ def _above_first(paras: list[Paragraph]) -> list[Paragraph]:
             waiting[k] -= 1
             if not waiting[k]:
                 heapq.heappush(ready, k)
+    # "Above" is acyclic for real boxes; should degenerate ones ever tie, nothing is lost.
+    order += [i for i in range(count) if i not in set(order)]
     return [paras[i] for i in order]
 
 

@@ -173,7 +173,8 @@ class TesseractEngine:
                 # prepared page is checked against a reading of the page untouched, and
                 # the reading Tesseract trusts more is kept.
                 plain, _ = _read(api, given, dpi)
-                prepared_with = ", ".join(steps) or "straightening"
+                turned = "turning" if turn % 90 == 0 else "straightening"
+                prepared_with = ", ".join(steps) or turned
                 if _trusted_more(plain, result):
                     result, gray, turn, enlarged = plain, given, 0.0, given.size
                     notes = [

@@ -12,6 +12,10 @@ from typing import Any
 from lexo.understand.lines import TextLine
 from lexo.understand.results import Field
 
+#: A value one line under its label weighs this much of the label's weight (squared two
+#: lines under).
+NEXT_LINE_FACTOR = 0.85
+
 
 @dataclass(slots=True)
 class Candidate:

@@ -16,17 +16,22 @@ from typing import Any
 
 from lexo.understand import identifiers as ids
 from lexo.understand.amounts import currency_of, find_amounts
-from lexo.understand.candidates import Candidate, Fields
+from lexo.understand.candidates import NEXT_LINE_FACTOR, Candidate, Fields
 from lexo.understand.classify import fold
 from lexo.understand.dates import find_dates, month_number
-from lexo.understand.issuer import CIVILITY, finish_issuer, offer_issuer
+from lexo.understand.issuer import (
+    CIVILITY,
+    CIVILITY_ANYWHERE,
+    clean_name,
+    finish_issuer,
+    offer_issuer,
+)
 from lexo.understand.labels import AMOUNT_LABELS, DATE_LABELS, NAME_LABELS, Label
 from lexo.understand.lines import TextLine, following
 from lexo.understand.references import drop_collisions, labelled_codes
 from lexo.understand.results import Field
 from lexo.understand.stacked import stacked_value
 
-NEXT_LINE_FACTOR = 0.85
 _NAME = re.compile(
     r"((?:[A-ZÀ-Ý][\w’'\-]+|[A-ZÀ-Ý]{2,})(?:\s+(?:[A-ZÀ-Ý][\w’'\-]+|&|(?:des|du|de|la|le|et)\b|d[’'](?=[A-ZÀ-Ý])))*)"
 )
@@ -114,13 +119,13 @@ def _addressee(found: Fields, lines: Sequence[TextLine], doc_type: str) -> None:
         return
     issuer = found.best.get("issuer")
     # A landlord who is a person heads the receipt with a civility too: not the tenant.
-    issued_by = fold(str(issuer.value)) if issuer is not None else ""
+    issued_by = fold(clean_name(CIVILITY.sub("", str(issuer.value)))) if issuer else ""
     for line in lines[:ADDRESSEE_LINES]:
         if line.page != lines[0].page:
             break
         # Anywhere on the line: OCR joins an address block to what stands beside it
         # ("Matricule : 14585 Mme Chloé Bertrand").
-        for civ in _CIVILITY_ANYWHERE.finditer(line.text):
+        for civ in CIVILITY_ANYWHERE.finditer(line.text):
             names = _names(line.text[civ.start() :])
             if not names or len(str(names[0][0]).split()) < 2:
                 continue
@@ -133,9 +138,6 @@ def _addressee(found: Fields, lines: Sequence[TextLine], doc_type: str) -> None:
                 return
 
 
-_CIVILITY_ANYWHERE = re.compile(r"(?<!\w)(?:M\.|Mme|Mlle|Monsieur|Madame|Mademoiselle)\s+")
-
-
 #: Below every label for the person (the weakest is 0.8).
 ADDRESSEE_WEIGHT = 0.5
 
@@ -144,7 +146,9 @@ def _offer_stacked(found: Fields, label: Label, line: TextLine | None, finder: F
     values = finder(line.text) if line is not None else []
     if line is not None and values:
         value, start, end = values[-1] if label.pick == "last" else values[0]
-        found.offer(label.field, Candidate(value, label.weight * 0.85**2, line, start, end))
+        found.offer(
+            label.field, Candidate(value, label.weight * NEXT_LINE_FACTOR**2, line, start, end)
+        )
 
 
 def _amounts(text: str) -> list[tuple[Any, int, int]]:

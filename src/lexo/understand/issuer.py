@@ -20,7 +20,14 @@ from lexo.understand.dates import find_dates
 from lexo.understand.lines import TextLine
 from lexo.understand.results import Field
 
-CIVILITY = re.compile(r"^\s*(m\.|mme|mlle|monsieur|madame|mademoiselle|dr|me)\s+", re.IGNORECASE)
+#: How French paperwork addresses a person (Maître and Docteur included).
+CIVILITIES = ("M.", "Mme", "Mlle", "Monsieur", "Madame", "Mademoiselle", "Dr", "Me")
+_CIVILITY_WORDS = "|".join(re.escape(word) for word in CIVILITIES)
+#: A civility opening a line, in any case.
+CIVILITY = re.compile(rf"^\s*({_CIVILITY_WORDS})\s+", re.IGNORECASE)
+#: A civility anywhere on a line, capitalised as printed (OCR joins an address block to what
+#: stands beside it: "Matricule : 14585 Mme Chloé Bertrand").
+CIVILITY_ANYWHERE = re.compile(rf"(?<!\w)(?:{_CIVILITY_WORDS})\s+")
 _LEGAL_LINE = re.compile(
     r"^\s*(SAS|SASU|SARL|EURL|SA|SNC|SCI|SELARL|SCOP|GIE)\b.{0,80}capital|^\s*capital",
     re.IGNORECASE,
@@ -95,7 +102,9 @@ def _fuller(line: TextLine, lines: Sequence[TextLine]) -> TextLine:
         names = text.split()
         if len(names) < 2 or is_junk_name(text):
             continue
-        initials = "".join(w[0] for w in names if w[0].isupper())
+        # The letter after an elision counts: "l'Ouest" gives the O of "BRO".
+        cores = [re.split(r"['’]", w)[-1] for w in names]
+        initials = "".join(c[0] for c in cores if c and c[0].isupper())
         first = fold(names[0])
         if (
             first == short
@@ -110,7 +119,8 @@ def _fuller(line: TextLine, lines: Sequence[TextLine]) -> TextLine:
 
 #: A logo read as text: one or two short tokens before the name ("O Urssaf", "& LOGICIA",
 #: "ne ATELIERS": the drawing's strokes taken for letters).
-_LOGO_NOISE = re.compile(r"^(?:(?:[^\w\s]+|\w{1,2})\s+){1,2}(?=[A-ZÀ-Ý])")
+#: Two-letter tokens count only with a lowercase letter: "HP", "EY", "3M" are names.
+_LOGO_NOISE = re.compile(r"^(?:(?:[^\w\s]+|\w|(?=\S*[a-zà-ÿ])\w{2})\s+){1,2}(?=[A-ZÀ-Ý])")
 
 
 #: Short words a name may start with ("La Poste", "Le Bon Marché", "SA Dupont").

@@ -19,13 +19,12 @@ from stdnum.fr import nif as _nif
 
 from lexo.understand import identifiers as ids
 from lexo.understand.amounts import find_amounts
-from lexo.understand.candidates import Candidate, Fields
+from lexo.understand.candidates import NEXT_LINE_FACTOR, Candidate, Fields
 from lexo.understand.dates import find_dates
 from lexo.understand.labels import CODE_LABELS, NO, TAX_LABELS, Label
 from lexo.understand.lines import TextLine, following
 from lexo.understand.stacked import stacked_value
 
-NEXT_LINE_FACTOR = 0.85
 #: Most digits a grouped number may have: the longest French file references; beyond that
 #: the groups are two numbers side by side.
 MAX_GROUPED_DIGITS = 20
