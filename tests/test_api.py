@@ -118,6 +118,29 @@ def test_errors_are_json(client: TestClient) -> None:
     assert client.get("/api/v1/tasks/42").status_code == 404
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/tasks/9223372036854775808",
+        "/api/v1/documents/9223372036854775808",
+        "/api/v1/documents/99999999999999999999/original",
+        "/api/v1/documents?offset=9223372036854775808",
+    ],
+)
+def test_ids_past_the_databases_integers_are_refused_in_json(client: TestClient, path: str) -> None:
+    """Issue 18's fuzz run: any id or offset >= 2^63 was a 500 (SQLite's OverflowError)."""
+    response = client.get(path)
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "invalid_request"
+
+
+def test_a_method_not_allowed_says_which_are(client: TestClient) -> None:
+    response = client.put("/api/v1/search")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET"
+    assert response.json()["error"]["code"] == "http_error"
+
+
 def test_upload_limit(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, max_upload_mb=1)
     with TestClient(create_app(settings)) as client:

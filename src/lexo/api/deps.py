@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 
 from lexo.errors import AuthError
 from lexo.runtime import Runtime
@@ -17,6 +17,15 @@ CLIENT_HEADER = "x-lexo-client"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: The web page's login form (how a browser gets the cookie) and static files need no token.
 PUBLIC_PATHS = frozenset({"/login", "/logout"})
+
+
+#: The largest row id and offset the databases hold (SQLite's and PostgreSQL's 64-bit
+#: integers): a larger one in a path or query is a 422, not the driver's OverflowError (500).
+MAX_ROW = 2**63 - 1
+#: A document's or task's id in a path.
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW)]
+#: How many rows a list skips.
+Offset = Annotated[int, Query(ge=0, le=MAX_ROW)]
 
 
 def get_runtime(request: Request) -> Runtime:

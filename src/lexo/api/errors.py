@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -10,9 +12,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from lexo.errors import LexoError
 
 
-def problem(status: int, code: str, message: str, **extra: object) -> JSONResponse:
+def problem(
+    status: int,
+    code: str,
+    message: str,
+    headers: Mapping[str, str] | None = None,
+    **extra: object,
+) -> JSONResponse:
     body: dict[str, object] = {"error": {"code": code, "message": message, **extra}}
-    return JSONResponse(body, status_code=status)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def install(app: FastAPI) -> None:
@@ -22,7 +30,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(exc.status_code, "http_error", str(exc.detail))
+        # The exception's headers carry what the status requires (Allow on a 405).
+        return problem(exc.status_code, "http_error", str(exc.detail), exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

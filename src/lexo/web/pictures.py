@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import FileResponse, Response
 
-from lexo.api.deps import RuntimeDep
+from lexo.api.deps import RowId, RuntimeDep
 from lexo.errors import NotFoundError
 from lexo.web import thumbnails
 from lexo.web.render import HERE
@@ -20,13 +20,13 @@ PLACEHOLDER = HERE / "static" / "placeholder.svg"
 
 
 @router.get("/documents/{doc_id}/thumbnail")
-def thumbnail(doc_id: int, request: Request, runtime: RuntimeDep) -> Response:
+def thumbnail(doc_id: RowId, request: Request, runtime: RuntimeDep) -> Response:
     return _picture(runtime, request, doc_id, 1, thumbnails.THUMB_WIDTH)
 
 
 @router.get("/documents/{doc_id}/pages/{number}")
 def page_picture(
-    doc_id: int,
+    doc_id: RowId,
     number: Annotated[int, Path(ge=1, le=100_000)],
     request: Request,
     runtime: RuntimeDep,

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from lexo.api.deps import CLIENT_HEADER, RuntimeDep
+from lexo.api.deps import CLIENT_HEADER, RowId, RuntimeDep
 from lexo.api.errors import problem
 from lexo.api.schemas import low_confidence
 from lexo.document import DocumentStatus
@@ -100,7 +100,7 @@ def document_list(
 
 
 @router.get("/documents/{doc_id}", response_class=HTMLResponse)
-def document_page(request: Request, doc_id: int, runtime: RuntimeDep) -> HTMLResponse:
+def document_page(request: Request, doc_id: RowId, runtime: RuntimeDep) -> HTMLResponse:
     doc = _document(runtime, doc_id)
     original = runtime.originals.path_for(doc["sha256"], doc["mime"])
     doc["has_archive"] = runtime.archives.available(doc, original)  # as the API says
@@ -132,7 +132,7 @@ def document_page(request: Request, doc_id: int, runtime: RuntimeDep) -> HTMLRes
 
 
 @router.post("/documents/{doc_id}/delete")
-def delete_document(request: Request, doc_id: int, runtime: RuntimeDep) -> JSONResponse:
+def delete_document(request: Request, doc_id: RowId, runtime: RuntimeDep) -> JSONResponse:
     """Delete a document, its original and its cached pictures (called by the page's script).
 
     The custom header cannot be sent by a form on another site, so a forged request is

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, File, Form, Query, UploadFile, status
 from fastapi.responses import FileResponse
 
-from lexo.api.deps import RuntimeDep
+from lexo.api.deps import Offset, RowId, RuntimeDep
 from lexo.api.schemas import (
     DocumentList,
     DocumentOut,
@@ -73,7 +73,7 @@ def list_documents(
     doc_type: DocTypeFilter = None,
     issuer: IssuerFilter = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> DocumentList:
     rows, total = listing.list_documents(
         runtime.db,
@@ -89,7 +89,7 @@ def list_documents(
 
 @router.get("/{doc_id}", response_model=DocumentOut, summary="A document with its text per page")
 def get_document(
-    doc_id: int,
+    doc_id: RowId,
     runtime: RuntimeDep,
     layout: Annotated[
         bool, Query(description="Include each page's lines and words with confidences and boxes.")
@@ -118,7 +118,7 @@ def get_document(
     response_model=DocumentOut,
     summary="Correct a document's type, issuer or fields; corrections survive reprocessing",
 )
-def correct_document(doc_id: int, patch: DocumentPatch, runtime: RuntimeDep) -> DocumentOut:
+def correct_document(doc_id: RowId, patch: DocumentPatch, runtime: RuntimeDep) -> DocumentOut:
     if not runtime.corrections.correct(doc_id, patch.changes()):
         raise NotFoundError(f"No document {doc_id}.")
     return get_document(doc_id, runtime)
@@ -131,7 +131,7 @@ def correct_document(doc_id: int, patch: DocumentPatch, runtime: RuntimeDep) -> 
     summary="Process a document again (corrected values are kept)",
 )
 def reprocess(
-    doc_id: int,
+    doc_id: RowId,
     runtime: RuntimeDep,
     body: Annotated[ReprocessIn | None, Body()] = None,
 ) -> ReprocessOut:
@@ -148,7 +148,7 @@ def reprocess(
 
 
 @router.get("/{doc_id}/original", summary="Download the original file, unchanged")
-def get_original(doc_id: int, runtime: RuntimeDep) -> FileResponse:
+def get_original(doc_id: RowId, runtime: RuntimeDep) -> FileResponse:
     doc = _get(runtime, doc_id, with_pages=False)
     path = runtime.originals.path_for(doc["sha256"], doc["mime"])
     if not path.exists():
@@ -164,7 +164,7 @@ def get_original(doc_id: int, runtime: RuntimeDep) -> FileResponse:
         409: {"description": "The document is not processed (queued, processing or failed)"},
     },
 )
-def get_archive(doc_id: int, runtime: RuntimeDep) -> FileResponse:
+def get_archive(doc_id: RowId, runtime: RuntimeDep) -> FileResponse:
     """The original's pages as they are, with the OCR words laid over the scanned ones as
     invisible text (made on the first request, then cached)."""
     doc = _get(runtime, doc_id)
@@ -175,7 +175,7 @@ def get_archive(doc_id: int, runtime: RuntimeDep) -> FileResponse:
 
 
 @router.delete("/{doc_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a document")
-def delete_document(doc_id: int, runtime: RuntimeDep) -> None:
+def delete_document(doc_id: RowId, runtime: RuntimeDep) -> None:
     """The document, its original and the pictures cached from it."""
     if runtime.delete_document(doc_id) is None:
         raise NotFoundError(f"No document {doc_id}.")

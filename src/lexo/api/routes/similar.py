@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from lexo.api.deps import RuntimeDep
+from lexo.api.deps import RowId, RuntimeDep
 from lexo.api.schemas import SearchHit, SimilarOut
 
 router = APIRouter(prefix="/api/v1/documents", tags=["search"])
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/api/v1/documents", tags=["search"])
     summary="Documents similar to this one (semantic; 503 without an embedding model)",
 )
 def similar(
-    runtime: RuntimeDep, doc_id: int, limit: Annotated[int, Query(ge=1, le=50)] = 10
+    runtime: RuntimeDep, doc_id: RowId, limit: Annotated[int, Query(ge=1, le=50)] = 10
 ) -> SimilarOut:
     hits = runtime.search.similar(doc_id, limit=limit)
     return SimilarOut(document_id=doc_id, results=[SearchHit(**hit) for hit in hits])

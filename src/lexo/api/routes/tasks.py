@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from lexo.api.deps import RuntimeDep
+from lexo.api.deps import RowId, RuntimeDep
 from lexo.api.schemas import TaskOut
 from lexo.errors import NotFoundError
 
@@ -12,7 +12,7 @@ router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 
 
 @router.get("/{task_id}", response_model=TaskOut, summary="State and progress of a task")
-def get_task(task_id: int, runtime: RuntimeDep) -> TaskOut:
+def get_task(task_id: RowId, runtime: RuntimeDep) -> TaskOut:
     job = runtime.queue.get_job(task_id)
     if job is None:
         raise NotFoundError(f"No task {task_id}.")
