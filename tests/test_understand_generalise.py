@@ -427,3 +427,21 @@ def test_a_landlord_addressed_with_a_civility_is_not_the_tenant() -> None:
 def test_an_acronym_over_the_name_its_capitals_spell_after_an_elision() -> None:
     page = "BRO\nBanque Régionale de l'Ouest\n32 place de la République\n34000 Montpellier\n"
     assert got(page)["issuer"] == "Banque Régionale de l'Ouest"
+
+
+def test_a_contract_names_its_first_party_in_a_sentence() -> None:
+    page = (
+        "CLINIQUE\nCONTRAT DE TRAVAIL À DURÉE INDÉTERMINÉE\nEntre les soussignés :\n"
+        "La société Clinique des Cèdres, SAS au capital de 5 000 €, immatriculée sous le "
+        "numéro SIRET 623 145 752 00019,\net\nMonsieur François Morel, demeurant à Toulouse\n"
+    )
+    assert got(page)["issuer"] == "Clinique des Cèdres"
+
+
+def test_a_certificate_names_the_person_after_a_civility_ending_its_line() -> None:
+    page = (
+        "Ateliers Renaud\nATTESTATION DE TRAVAIL\nJe soussignée Aurélie Lambert, directrice des "
+        "ressources humaines, atteste que Madame\nChloé Collet, demeurant 73 route de Narbonne, "
+        "est salariée de notre entreprise.\nFait à Rennes, le 13/08/2024\n"
+    )
+    assert got(page)["employee"] == "Chloé Collet"

@@ -20,6 +20,7 @@ from lexo.understand.candidates import NEXT_LINE_FACTOR, Candidate, Fields
 from lexo.understand.classify import fold
 from lexo.understand.dates import find_dates, month_number
 from lexo.understand.issuer import (
+    CIVILITIES,
     CIVILITY,
     CIVILITY_ANYWHERE,
     clean_name,
@@ -86,7 +87,9 @@ def _labelled(
             cand = Candidate(value, label.weight, line, m.end() + start, m.end() + end)
             found.offer(label.field, cand)
             continue
-        if rest.strip(" :\t") or not label.below:
+        # "… atteste que Madame" with the name on the next line: the civility alone is
+        # not something else on the label's line.
+        if (rest.strip(" :\t") and not _civility_only(rest)) or not label.below:
             if finder is _dates:  # "… jusqu'au 30 avril" / "2028": a date cut by the line end
                 _wrapped_date(found, lines, line, label, m.end())
             continue  # the label's own line carries something else: not a label above a value
@@ -142,6 +145,11 @@ def _addressee(found: Fields, lines: Sequence[TextLine], doc_type: str) -> None:
 ADDRESSEE_WEIGHT = 0.5
 
 
+def _civility_only(text: str) -> bool:
+    stripped = text.strip(" :\t")
+    return any(stripped.lower() == word.lower() for word in CIVILITIES)
+
+
 def _offer_stacked(found: Fields, label: Label, line: TextLine | None, finder: Finder) -> None:
     values = finder(line.text) if line is not None else []
     if line is not None and values:
@@ -161,6 +169,8 @@ def _dates(text: str) -> list[tuple[Any, int, int]]:
 
 def _names(text: str) -> list[tuple[Any, int, int]]:
     stripped = text.lstrip(" :\t")
+    if _civility_only(stripped):
+        return []  # the name is on the next line
     shift = len(text) - len(stripped)
     civ = CIVILITY.match(stripped)
     if civ:

@@ -41,6 +41,11 @@ _COMPANY_LINE = re.compile(
     r"^\s*([A-ZÀ-Ý][\w&'’.\- ]{1,60}?,?\s+(?:B\.V\.|AG|GmbH|Inc\.?|S\.A\.S?\.?|SAS|SARL|"
     r"Ltd\.?|Limited|LLC|S\.p\.A\.|N\.V\.))\s*$"
 )
+_PARTY = re.compile(
+    r"^\s*(?:la\s+soci[ée]t[ée]|l['’]\s*entreprise)\s+([A-ZÀ-Ý][^,]{1,60}?)\s*,\s*"
+    r"(?:SAS|SASU|SARL|EURL|SA|SNC|SCI|SELARL|SCOP|GIE|soci[ée]t[ée])\b",
+    re.IGNORECASE,
+)
 _KNOWN_ISSUERS = (
     (
         re.compile(r"direction\s+g[ée]n[ée]rale\s+des\s+finances\s+publiques", re.I),
@@ -78,6 +83,13 @@ def offer_issuer(found: Fields, lines: Sequence[TextLine]) -> None:
         m = _COMPANY_LINE.match(line.text)
         if m and not is_junk_name(m[1]):
             found.offer("issuer", Candidate(m[1], 0.7, line, m.start(1), m.end(1)))
+            return
+    for line in head:
+        # A contract names its first party in a sentence: "La société Transports Martin,
+        # SARL au capital de 1 000 €, …": above a logo word or the title on the first line.
+        m = _PARTY.match(line.text)
+        if m and not is_junk_name(m[1]):
+            found.offer("issuer", Candidate(m[1], 0.75, line, m.start(1), m.end(1)))
             return
     for line in head[:8]:
         text = clean_name(line.text)
