@@ -35,7 +35,7 @@ from lexo.ocr.geometry import (
 )
 from lexo.ocr.order import arrange
 from lexo.ocr.preprocess import CleanUp
-from lexo.ocr.tesseract_pool import ApiPool, Timed, start_osd, start_reader
+from lexo.ocr.tesseract_pool import ApiPool, start_osd, start_reader
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -105,8 +105,9 @@ class TesseractEngine:
         self.languages = settings.ocr_languages
         self.threads = settings.ocr_threads or os.cpu_count() or 1
         psm = PAGE_SEGMENTATION[settings.ocr_page_segmentation]
-        self._start = Timed(partial(start_reader, self.tessdata, self.languages, psm))
-        self._readers = ApiPool(self._start, self.threads)
+        self._readers = ApiPool(
+            partial(start_reader, self.tessdata, self.languages, psm), self.threads
+        )
         # OSD instances are few and brief (only doubtful pages ask): no limit, no waiting.
         self._osd = ApiPool(partial(start_osd, self.tessdata))
         self.orientation = (
@@ -136,11 +137,6 @@ class TesseractEngine:
     def instances(self) -> int:
         """How many API instances exist (each one created once and reused)."""
         return self._readers.count
-
-    @property
-    def last_init_seconds(self) -> float:
-        """How long the last API instance took to start."""
-        return self._start.last_seconds
 
     def languages_available(self) -> list[str]:
         return languages_available(self.tessdata)

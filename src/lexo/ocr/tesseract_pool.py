@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -127,17 +126,3 @@ def start_osd(tessdata: Path) -> Any:
     )
     osd.SetVariable("debug_file", os.devnull)
     return osd
-
-
-class Timed:
-    """``start`` that remembers how long its last call took (:attr:`last_seconds`)."""
-
-    def __init__(self, start: Callable[[], Any]) -> None:
-        self._start = start
-        self.last_seconds = 0.0
-
-    def __call__(self) -> Any:
-        began = time.perf_counter()
-        api = self._start()
-        self.last_seconds = time.perf_counter() - began
-        return api
