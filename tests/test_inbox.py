@@ -57,6 +57,7 @@ def test_scan_dropped_in_inbox_becomes_searchable(
     partial.rename(inbox / "avis-impot.png")
     shutil.copy(corpus / "ocrmypdf" / "invalid.pdf", inbox / "invalid.pdf")
     shutil.copy(corpus / "ocrmypdf" / "blank.pdf", inbox / "blank.pdf")
+    (inbox / "notes.txt").write_text("pas un document", encoding="utf-8")
 
     for name in ("avis-impot.png", "invalid.pdf", "blank.pdf"):
         wait_until(lambda n=name: _finished(server, n), what=f"{name} to be processed")
@@ -80,11 +81,15 @@ def test_scan_dropped_in_inbox_becomes_searchable(
         corpus / "ocrmypdf" / "invalid.pdf"
     ).read_bytes()
     assert not (inbox / "avis-impot.png").exists()
+    # A type LEXO cannot read fails at intake, with no job to run: it leaves the inbox too.
+    wait_until(lambda: (inbox / "failed" / "notes.txt.reason.txt").exists(), 10, "the refusal")
+    assert (inbox / "failed" / "notes.txt").read_text(encoding="utf-8") == "pas un document"
+    assert not (inbox / "notes.txt").exists()
 
     # the same content dropped again is recognised, not processed twice
     shutil.copy(inbox / "processed" / "avis-impot.png", inbox / "encore.png")
     wait_until(lambda: (inbox / "processed" / "encore.png").exists(), 30, "the duplicate")
-    assert server.get("/api/v1/documents").json()["total"] == 3
+    assert server.get("/api/v1/documents").json()["total"] == 4
     health = server.get("/api/v1/health").json()
     assert health["watcher"]["running"] and health["worker"]["processed"] == 2
 

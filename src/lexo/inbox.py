@@ -157,8 +157,10 @@ class InboxWatcher:
             self._move(path, FAILED, exc.message)
             return
         self.taken += 1
-        if result.duplicate and result.status in ("done", "failed"):
-            # Same content as a document already filed: nothing to do but tidy the inbox.
+        if result.status in ("done", "failed"):
+            # Nothing will run for it: the same content as a document already filed, or a
+            # file refused at intake (a type LEXO cannot read). Tidy the inbox now; the
+            # worker's finalize only sees documents it processed.
             reason = result.error if result.status == "failed" else None
             self._move(path, PROCESSED if result.status == "done" else FAILED, reason)
 
