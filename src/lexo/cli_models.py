@@ -166,11 +166,13 @@ def validate(
     ] = False,
 ) -> None:
     """Check presence and SHA-256 against the manifest; with --load, load and run each model
-    (GGUF files: their header is checked, "[header ok]"; LEXO has no runtime to load them).
+    (GGUF files are loaded by llama-cpp-python when it is installed; else only their header
+    is checked, "[header ok]").
 
     Exit codes: 0 all good, 5 files missing, 9 files changed (corrupt), 10 a model failed to load.
     """
     from lexo.index.onnx import smoke as onnx_smoke
+    from lexo.llm.llama import smoke as gguf_smoke
     from lexo.modelload import smoke_test
 
     _settings, cache = _cache()
@@ -189,7 +191,9 @@ def validate(
                 continue
             try:
                 report = smoke_test(
-                    entry.kind, cache.path(entry.kind, entry.name), {"onnx": onnx_smoke}
+                    entry.kind,
+                    cache.path(entry.kind, entry.name),
+                    {"onnx": onnx_smoke, "gguf": gguf_smoke},
                 )
             except LexoError as exc:
                 load_failed = True

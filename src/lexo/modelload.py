@@ -150,25 +150,10 @@ def _smoke_spacy(path: Path) -> LoadReport:
     return LoadReport(loaded, time.perf_counter() - start - loaded, f"entities: {ents}")
 
 
-def _smoke_gguf(path: Path) -> LoadReport:
-    """Only the header is read: a valid magic and version say nothing of the weights, so the
-    report says checked, never loaded."""
-    start = time.perf_counter()
-    header = read_gguf_header(path)
-    return LoadReport(
-        time.perf_counter() - start,
-        0.0,
-        f"GGUF v{header['version']} header, {header['tensors']} tensor(s) declared; "
-        "not loaded (LEXO has no GGUF runtime)",
-        loaded=False,
-    )
-
-
 _SMOKE: dict[str, Callable[[Path], LoadReport]] = {
     "transformers": _smoke_transformers,
     "sentence-transformers": _smoke_sentence,
     "spacy": _smoke_spacy,
-    "gguf": _smoke_gguf,
 }
 
 

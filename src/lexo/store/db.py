@@ -21,7 +21,7 @@ from lexo.errors import DatabaseError
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 #: The newest migration's revision. Checked against Alembic by a test; lets start-up skip
 #: importing Alembic (~0.3 s) when the schema is already current, which is the usual case.
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 
 
 class Database:

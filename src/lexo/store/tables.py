@@ -43,6 +43,14 @@ documents = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("processed_at", DateTime(timezone=True)),
+    # Written by the assistant (lexo.assistant.summaries) or the user; *_source says which:
+    # "llm", "template" or "user" (a user's text is never overwritten).
+    Column("title", String(300)),
+    Column("title_source", String(20)),
+    Column("summary", Text),
+    Column("summary_source", String(20)),
+    Column("summary_model", String(200)),
+    Column("summarized_at", DateTime(timezone=True)),
 )
 
 pages = Table(
@@ -127,4 +135,21 @@ chunks = Table(
     Column("model", String(100), nullable=False),
     Column("vector", LargeBinary, nullable=False),
     Index("ix_chunks_model_id", "model", "id"),
+)
+
+# Deadlines the user marked paid or dismissed, keyed on the due date they saw: a due date
+# corrected later shows again.
+deadline_dismissals = Table(
+    "deadline_dismissals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "document_id",
+        Integer,
+        ForeignKey("documents.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("due_date", String(10), nullable=False),
+    Column("dismissed_at", DateTime(timezone=True), nullable=False),
+    Index("ix_deadline_dismissals_document_due", "document_id", "due_date", unique=True),
 )

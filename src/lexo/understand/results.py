@@ -50,7 +50,7 @@ FIELD_NAMES = (
 )
 
 #: Where a field value came from.
-SOURCES = ("rules", "facturx", "entities", "learned", "user")
+SOURCES = ("rules", "facturx", "entities", "learned", "llm", "user")
 
 
 def type_label(doc_type: str | None) -> str | None:
