@@ -84,6 +84,9 @@ class DocumentSummary(BaseModel):
     doc_type: str | None
     doc_type_label: str | None = Field(None, description="French label of the type.")
     issuer: str | None = None
+    title: str | None = Field(
+        None, description="Short French title (written after processing, or by the user)."
+    )
     error: str | None
     source: str
     created_at: datetime
@@ -92,6 +95,15 @@ class DocumentSummary(BaseModel):
 
 
 class DocumentOut(DocumentSummary):
+    title_source: str | None = Field(
+        None, description="Who wrote the title: llm, template or user (never overwritten)."
+    )
+    summary: str | None = Field(None, description="Two or three French sentences.")
+    summary_source: str | None = Field(None, description="llm, template or user.")
+    summary_model: str | None = Field(None, description="The model that wrote it (llm).")
+    summarized_at: datetime | None = Field(
+        None, description="When the title and summary were written; null: one is on its way."
+    )
     fields: dict[str, Any] = Field(
         description="Field name → {value, confidence, page, start, end, source, box}; "
         "source 'user' marks a corrected value, kept by reprocessing."
@@ -178,6 +190,16 @@ class DocumentPatch(BaseModel):
     fields: dict[str, Any] | None = Field(
         None, description="Field name → new value, or null to remove the field."
     )
+    title: str | None = Field(
+        None,
+        max_length=300,
+        description="Your title, never overwritten; an empty string gives it back to LEXO.",
+    )
+    summary: str | None = Field(
+        None,
+        max_length=4000,
+        description="Your summary, never overwritten; an empty string gives it back to LEXO.",
+    )
 
     @field_validator("doc_type")
     @classmethod
@@ -201,6 +223,17 @@ class DocumentPatch(BaseModel):
         from lexo.understand.normalize import normalize_field
 
         return {name: normalize_field(name, v) for name, v in value.items()}
+
+    @field_validator("title", "summary")
+    @classmethod
+    def _text(cls, value: str | None) -> str | None:
+        return " ".join(value.split()) if value is not None else None
+
+    def texts(self) -> dict[str, str]:
+        """The title and summary the user wrote (only those given)."""
+        return {
+            k: v for k, v in (("title", self.title), ("summary", self.summary)) if v is not None
+        }
 
     def changes(self) -> dict[str, Any]:
         """``doc_type`` and field name → normalised value, as the repository records them."""
@@ -233,6 +266,21 @@ class DocumentType(BaseModel):
     value: str
     label_fr: str
     label_en: str
+
+
+class SummaryOut(BaseModel):
+    id: int
+    title: str | None
+    title_source: str | None = Field(description="llm, template or user.")
+    summary: str | None
+    summary_source: str | None = Field(description="llm, template or user.")
+    summary_model: str | None = Field(None, description="The model whose text was kept.")
+    summarized_at: datetime | None
+    filled: list[str] = Field(
+        default_factory=list,
+        description="Fields the model filled, each found in the text (source 'llm').",
+    )
+    seconds: float = Field(0.0, description="How long writing them took.")
 
 
 class DocumentTypes(BaseModel):

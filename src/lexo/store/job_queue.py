@@ -137,6 +137,9 @@ class JobQueue:
                     notes=result.notes,
                     processed_at=ts,
                     updated_at=ts,
+                    # A fresh title and summary follow (lexo.store.summaries.pending); a text
+                    # the user wrote is kept by the summariser.
+                    summarized_at=None,
                 )
             )
             n = len(result.pages)

@@ -45,6 +45,7 @@ COLUMNS = (
     documents.c.confidence,
     documents.c.doc_type,
     documents.c.issuer,
+    documents.c.title,
     documents.c.fields,
     documents.c.source,
     documents.c.created_at,

@@ -87,6 +87,19 @@ def issuer_of(doc: dict[str, Any]) -> str | None:
     return first_field(doc, ISSUER_FIELDS)
 
 
+def heading_of(doc: dict[str, Any]) -> str:
+    """What the document page is headed with: its title, else its file's name."""
+    title = doc.get("title")
+    return title if isinstance(title, str) and title.strip() else str(doc.get("original_name"))
+
+
+def summary_note(doc: dict[str, Any]) -> str | None:
+    """The message key saying where the summary comes from (None without a summary)."""
+    if not doc.get("summary"):
+        return None
+    return "doc.summary_user" if doc.get("summary_source") == "user" else "doc.summary_auto"
+
+
 def has_archive(doc: dict[str, Any]) -> bool:
     """True when the document JSON says an archive PDF exists (added by the OCR issue)."""
     return any(bool(doc.get(k)) for k in ("has_archive", "archive_available", "archive"))

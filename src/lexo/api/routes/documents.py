@@ -19,10 +19,12 @@ from lexo.api.schemas import (
     PageOut,
     ReprocessIn,
     ReprocessOut,
+    SummaryOut,
 )
 from lexo.document import DocumentStatus, OcrStrategy
 from lexo.errors import NotFoundError
 from lexo.store import listing
+from lexo.store import summaries as summary_store
 from lexo.understand.results import DOC_TYPES, type_label
 
 #: Query parameters naming a document type accept only the canonical values.
@@ -116,12 +118,30 @@ def get_document(
 @router.patch(
     "/{doc_id}",
     response_model=DocumentOut,
-    summary="Correct a document's type, issuer or fields; corrections survive reprocessing",
+    summary="Correct a document's type, issuer, fields, title or summary; corrections "
+    "survive reprocessing",
 )
 def correct_document(doc_id: RowId, patch: DocumentPatch, runtime: RuntimeDep) -> DocumentOut:
-    if not runtime.corrections.correct(doc_id, patch.changes()):
+    changes, texts = patch.changes(), patch.texts()
+    if (changes or not texts) and not runtime.corrections.correct(doc_id, changes):
         raise NotFoundError(f"No document {doc_id}.")
+    if texts and not summary_store.set_by_user(runtime.db, doc_id, **texts):
+        raise NotFoundError(f"No document {doc_id}.")
+    if changes:  # the title and summary LEXO wrote follow the corrected values
+        summary_store.mark_stale(runtime.db, doc_id)
     return get_document(doc_id, runtime)
+
+
+@router.post(
+    "/{doc_id}/summary",
+    response_model=SummaryOut,
+    summary="Write the document's title and summary again, now (yours are kept)",
+    responses={409: {"description": "The document is not processed yet"}},
+)
+def regenerate_summary(doc_id: RowId, runtime: RuntimeDep) -> SummaryOut:
+    """From the fields, or by the language model when there is one and its text checks
+    against the document; a title or summary you wrote is never replaced."""
+    return SummaryOut.model_validate(runtime.summarizer.summarize(doc_id, force=True))
 
 
 @router.post(

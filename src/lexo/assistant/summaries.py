@@ -1,0 +1,411 @@
+"""Each document's short French title and two-to-three-sentence summary.
+
+The template (:func:`template_title`, :func:`template_summary`) is written from the fields
+alone and is good on its own: "Facture EDF du 12 mars 2025", "Montant total : 1 234,56 €, à
+payer au plus tard le 30 mars 2025." When a language model is there, it first fills the
+fields the rules left empty (:mod:`lexo.assistant.fill`), then is asked for a title and a
+summary as JSON; its text replaces the template only when it passes every check
+(:func:`acceptable`): each amount, date and number occurs in the document or its fields, it is
+no echo of the prompt, it reads as French, the title is at most 80 characters and the summary
+one to three sentences. Otherwise the template stays, and ``*_source`` says which was kept.
+A title or a summary the user wrote is never replaced (:mod:`lexo.store.summaries`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping
+from datetime import date
+from pathlib import PurePath
+from typing import Any
+
+from lexo.assistant import prompts
+from lexo.assistant.fill import (
+    DOCUMENT_RULES,
+    FILL_TASK,
+    document_messages,
+    fill_missing,
+    parse_json,
+)
+from lexo.assistant.verify import Evidence, keep_verified, sentences
+from lexo.errors import NotFoundError, NotReadyError
+from lexo.llm import LLM, LLMError, Message
+from lexo.store import summaries as store
+from lexo.store.db import Database
+from lexo.understand.results import DOC_TYPES
+
+log = logging.getLogger(__name__)
+
+MONTHS = (
+    "janvier", "février", "mars", "avril", "mai", "juin",
+    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
+)  # fmt: skip
+#: Types named in the feminine ("émise par"), and types about a month ("de mars 2025").
+FEMININE = {"facture", "attestation", "quittance_loyer"}
+MONTHLY = {"bulletin_salaire", "releve_bancaire", "quittance_loyer"}
+#: What a document's total is called in its summary ("Montant" when not listed).
+AMOUNT_LABELS = {"facture": "Montant total", "bulletin_salaire": "Net à payer"}
+MAX_TITLE = 80
+MAX_SUMMARY = 500
+MAX_TOKENS = 120
+SOURCES = ("llm", "template", "user")
+
+SUMMARY_TASK = (
+    "Écris en français le titre court (moins de 80 caractères) et le résumé en deux ou trois "
+    "phrases de ce document : qui l'a émis, de quoi il s'agit, le montant, l'échéance, la "
+    "référence. Recopie les montants, les dates et les numéros exactement. Réponds uniquement "
+    'en JSON : {"title": "…", "summary": "…"}.'
+)
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"title": {"type": "string"}, "summary": {"type": "string"}},
+    "required": ["title", "summary"],
+}
+_FRENCH = {
+    "le", "la", "les", "de", "du", "des", "un", "une", "et", "pour", "au", "aux", "à", "en",
+    "est", "par", "sur", "avec", "votre", "vos", "ce", "cette", "d", "l", "qui", "dont",
+}  # fmt: skip
+_ENGLISH = {
+    "the", "of", "and", "for", "is", "are", "to", "with", "this", "that", "from", "by", "your",
+    "report", "invoice", "financial", "payment", "amount", "due", "statement", "notice",
+    "summary", "title", "document's", "bill",
+}  # fmt: skip
+_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+_MARKUP = (
+    "<document", "</document", "informations extraites", "type :", "{", "}", '"title"', "```",
+)  # fmt: skip
+
+
+# -- French formats -------------------------------------------------------------------------
+
+
+def french_date(value: Any) -> str | None:
+    """``2025-03-12`` → "12 mars 2025" ("1er" for the first of a month)."""
+    day = _as_date(value)
+    if day is None:
+        return None
+    first = "1er" if day.day == 1 else str(day.day)
+    return f"{first} {MONTHS[day.month - 1]} {day.year}"
+
+
+def french_month(value: Any) -> str | None:
+    """``2025-03`` (or a date) → "mars 2025"."""
+    text = str(value or "")
+    match = re.fullmatch(r"(\d{4})-(\d{2})", text)
+    if match and 1 <= int(match[2]) <= 12:
+        return f"{MONTHS[int(match[2]) - 1]} {match[1]}"
+    day = _as_date(value)
+    return f"{MONTHS[day.month - 1]} {day.year}" if day else None
+
+
+def french_amount(value: Any, currency: str | None = "EUR") -> str | None:
+    """``1234.56`` → "1 234,56 €" (another currency by its code: "12,00 USD")."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    whole, cents = f"{abs(number):,.2f}".split(".")
+    sign = "-" if number < 0 else ""
+    unit = "€" if (currency or "EUR").upper() == "EUR" else str(currency).upper()
+    return f"{sign}{whole.replace(',', ' ')},{cents} {unit}"
+
+
+def _as_date(value: Any) -> date | None:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def _of(month: str) -> str:
+    """ "de mars", "d'avril", "d'août", "d'octobre"."""
+    return f"d'{month}" if month[0] in "aeiouéèêàâîôûh" else f"de {month}"
+
+
+# -- Templates ------------------------------------------------------------------------------
+
+
+def _label(doc_type: str | None) -> str:
+    if doc_type in (None, "autre") or doc_type not in DOC_TYPES:
+        return "Document"
+    return DOC_TYPES[doc_type][0]
+
+
+def _issuer(values: Mapping[str, Any]) -> str | None:
+    issuer = " ".join(str(values.get("issuer") or "").split())
+    return _shorten(issuer, 50) if issuer else None
+
+
+def _month_of(values: Mapping[str, Any]) -> str | None:
+    for name in ("period", "period_start", "date", "period_end"):
+        month = french_month(values.get(name)) if values.get(name) else None
+        if month:
+            return month
+    return None
+
+
+def template_title(doc_type: str | None, values: Mapping[str, Any], original_name: str) -> str:
+    """A short French title from the fields: "Facture EDF du 12 mars 2025", "Avis
+    d'imposition 2024 — DGFiP", "Bulletin de salaire de mars 2025 — ACME"; with nothing to
+    go on, the type and the file's name."""
+    label, issuer = _label(doc_type), _issuer(values)
+    when = french_date(values.get("date"))
+    if doc_type == "avis_imposition":
+        day = _as_date(values.get("date")) or _as_date(values.get("period_start"))
+        title = f"{label} {day.year}" if day else label
+        title = f"{title} — {issuer}" if issuer else title
+    elif doc_type in MONTHLY and _month_of(values):
+        title = f"{label} {_of(str(_month_of(values)))}"
+        title = f"{title} — {issuer}" if issuer else title
+    elif issuer or when:
+        title = " ".join(p for p in (label, issuer, f"du {when}" if when else None) if p)
+    else:
+        stem = PurePath(original_name).stem.replace("_", " ").strip() or original_name
+        title = f"{label} — {stem}"
+    return _shorten(title, MAX_TITLE)
+
+
+def template_summary(doc_type: str | None, values: Mapping[str, Any]) -> str:
+    """Two or three French sentences from the fields: who sent what and when, the amount and
+    the due date, the reference. Every value in them is a field's value."""
+    who, money, ref = _who(doc_type, values), _money(doc_type, values), _ref(values)
+    if money is None and ref is None:
+        return f"{who} Aucun montant ni échéance relevé."
+    return " ".join(s for s in (who, money, ref) if s)
+
+
+def _who(doc_type: str | None, values: Mapping[str, Any]) -> str:
+    label, issuer = _label(doc_type), _issuer(values)
+    sent = "émise" if doc_type in FEMININE else "émis"
+    parts = [label]
+    if doc_type in MONTHLY and _month_of(values):
+        parts.append(f"{_of(str(_month_of(values)))}")
+    if issuer:
+        parts.append(f"{sent} par {issuer}")
+    when = french_date(values.get("date"))
+    if when:
+        parts.append(f"le {when}" if issuer else f"du {when}")
+    if len(parts) == 1:
+        parts.append("sans émetteur ni date relevés")
+    if doc_type == "facture" and values.get("invoice_number"):
+        parts[-1] += f", n° {values['invoice_number']}"
+    return " ".join(parts) + "."
+
+
+def _money(doc_type: str | None, values: Mapping[str, Any]) -> str | None:
+    amount = (
+        french_amount(values["amount_total"], values.get("currency"))
+        if values.get("amount_total") is not None
+        else None
+    )
+    due = french_date(values.get("due_date"))
+    label = AMOUNT_LABELS.get(doc_type or "", "Montant")
+    if amount and due:
+        return f"{label} : {amount}, à payer au plus tard le {due}."
+    if amount:
+        return f"{label} : {amount}."
+    return f"À payer au plus tard le {due}." if due else None
+
+
+def _ref(values: Mapping[str, Any]) -> str | None:
+    for name, label in (
+        ("reference", "Référence"),
+        ("tax_number", "Numéro fiscal"),
+        ("policy_number", "Numéro de contrat"),
+    ):
+        if values.get(name):
+            return f"{label} : {values[name]}."
+    return None
+
+
+def _shorten(text: str, most: int) -> str:
+    """``text`` in at most ``most`` characters, cut between words."""
+    text = " ".join(text.split())
+    if len(text) <= most:
+        return text
+    cut = text[: most - 1]
+    if " " in cut and not text[most - 1].isspace():
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" —,;:") + "…"
+
+
+# -- The model's text, checked --------------------------------------------------------------
+
+
+def summary_messages(data: store.SummaryInput, values: Mapping[str, Any]) -> list[Message]:
+    known = "\n".join(
+        f"- {name} : {prompts.quoted(str(value))}" for name, value in sorted(values.items())
+    )
+    task = (
+        f"Type : {_label(data.doc_type)}\nInformations extraites :\n{known or '- (aucune)'}\n\n"
+        f"{SUMMARY_TASK}"
+    )
+    return document_messages(data.text, task)
+
+
+def _words(text: str) -> list[str]:
+    return [w.lower() for w in _WORD.findall(text)]
+
+
+def french_looking(text: str, *, short: bool = False) -> bool:
+    """No English word of our list; a sentence needs French function words too."""
+    words = _words(text)
+    english = sum(w in _ENGLISH for w in words)
+    french = sum(w in _FRENCH for w in words)
+    if short:
+        return english == 0
+    return english == 0 and french >= 2
+
+
+def echoes(text: str, document: str) -> bool:
+    """True when the text repeats the prompt: its markup or instructions, or ten words in a
+    row of the document (a summary says things in its own words)."""
+    low = text.lower()
+    if any(mark in low for mark in _MARKUP) or prompts.echoes_prompt(text, ""):
+        return True
+    words = _words(text)
+    rules = " ".join(_words(f"{DOCUMENT_RULES} {FILL_TASK} {SUMMARY_TASK}"))
+    if any(" ".join(words[i : i + 8]) in rules for i in range(max(0, len(words) - 7))):
+        return True
+    tokens = _TOKEN.findall(low)
+    doc = " ".join(_TOKEN.findall(document.lower()))
+    return any(" ".join(tokens[i : i + 10]) in doc for i in range(max(0, len(tokens) - 9)))
+
+
+def acceptable(
+    title: str, summary: str, evidence: Evidence, document: str, known: str = ""
+) -> str | None:
+    """None when the model's title and summary may be kept, else why not. ``known``: the
+    fields' values and the type, which the title may name too."""
+    if not 3 <= len(title) <= MAX_TITLE or "\n" in title:
+        return "title length"
+    if not 20 <= len(summary) <= MAX_SUMMARY or not 1 <= len(sentences(summary)) <= 3:
+        return "summary length"
+    if summary.strip(" .").lower() == title.strip(" .").lower():
+        return "summary repeats the title"
+    for text in (title, summary):
+        if keep_verified(text, evidence).removed:
+            return "unverified claim"
+        if echoes(text, document):
+            return "echo of the prompt"
+    if not french_looking(title, short=True) or not french_looking(summary):
+        return "not French"
+    grounded = set(_words(document)) | set(_words(known))
+    if not any(len(w) >= 4 and w in grounded for w in _words(title)):
+        return "title unrelated to the document"
+    return None
+
+
+class Summarizer:
+    """Titles and summaries over one database; the model is fetched lazily (``llm()`` may
+    return None or raise :class:`~lexo.llm.LLMError`: the templates then stand)."""
+
+    def __init__(self, db: Database, llm: Callable[[], LLM | None]) -> None:
+        self.db = db
+        self._llm = llm
+
+    def _model(self) -> LLM | None:
+        try:
+            return self._llm()
+        except LLMError as exc:
+            log.info("summaries from templates: %s", exc)
+            return None
+
+    def pending(self, limit: int = 20) -> list[int]:
+        """Processed documents waiting for a title and a summary, oldest first."""
+        return store.pending(self.db, limit)
+
+    def summarize_pending(self, limit: int = 20) -> int:
+        """Summarise up to ``limit`` waiting documents; how many were done."""
+        done = 0
+        for doc_id in self.pending(limit):
+            try:
+                self.summarize(doc_id)
+            except (NotFoundError, NotReadyError):
+                continue  # deleted or reprocessed meanwhile
+            done += 1
+        return done
+
+    def summarize(self, doc_id: int, *, force: bool = False) -> dict[str, Any]:
+        """Write the document's title and summary (unless it has them and not ``force``) and
+        return them with their sources."""
+        data = store.read(self.db, doc_id)
+        if data is None:
+            raise NotFoundError(f"No document {doc_id}.")
+        if data.status != "done":
+            raise NotReadyError(f"Document {doc_id} is not processed yet ({data.status}).")
+        if data.summarized_at is not None and not force:
+            return _result(data, filled=[], seconds=0.0)
+        started = time.perf_counter()
+        model = self._model()
+        filled: list[str] = []
+        if model is not None:
+            filled = fill_missing(self.db, doc_id, model, data)
+            if filled:
+                data = store.read(self.db, doc_id) or data
+        values = data.values()
+        title = template_title(data.doc_type, values, data.original_name)
+        summary = template_summary(data.doc_type, values)
+        sources, used = ("template", "template"), None
+        both_user = data.title_source == "user" and data.summary_source == "user"
+        if model is not None and not both_user and data.pages:
+            generated = self._generate(model, data, values)
+            if generated is not None:
+                title, summary = generated
+                sources, used = ("llm", "llm"), model.model
+        store.save(
+            self.db,
+            doc_id,
+            title=title,
+            title_source=sources[0],
+            summary=summary,
+            summary_source=sources[1],
+            model=used,
+            processed_at=data.processed_at,
+        )
+        saved = store.read(self.db, doc_id) or data
+        return _result(saved, filled=filled, seconds=time.perf_counter() - started)
+
+    def _generate(
+        self, model: LLM, data: store.SummaryInput, values: Mapping[str, Any]
+    ) -> tuple[str, str] | None:
+        """The model's title and summary when they pass :func:`acceptable`, else None."""
+        try:
+            raw = model.complete(
+                summary_messages(data, values), max_tokens=MAX_TOKENS, json_schema=SCHEMA
+            )
+        except LLMError as exc:
+            log.info("document %d: template summary (%s)", data.id, exc)
+            return None
+        answer = parse_json(raw)
+        title = " ".join(str(answer.get("title") or "").split())
+        summary = " ".join(str(answer.get("summary") or "").split())
+        document = data.text
+        evidence = Evidence.of([document], values.values())
+        known = " ".join([_label(data.doc_type), *(str(v) for v in values.values())])
+        why = acceptable(title, summary, evidence, document, known)
+        if why is not None:
+            log.info("document %d: the model's summary was not kept (%s)", data.id, why)
+            return None
+        return title, summary
+
+
+def _result(data: store.SummaryInput, *, filled: list[str], seconds: float) -> dict[str, Any]:
+    return {
+        "id": data.id,
+        "title": data.title,
+        "title_source": data.title_source,
+        "summary": data.summary,
+        "summary_source": data.summary_source,
+        "summary_model": data.summary_model,
+        "summarized_at": data.summarized_at,
+        "filled": filled,
+        "seconds": round(seconds, 3),
+    }
