@@ -80,3 +80,14 @@ def test_auto_is_none_without_a_gguf_and_a_named_gguf_must_exist(
     missing = make_settings(tmp_path, llm="llama_cpp")
     with pytest.raises(LLMError, match="No GGUF model"):
         make_llm(missing)
+
+
+def test_instructions_reach_models_whose_template_has_no_system_turn() -> None:
+    from lexo.llm.llama import system_into_user
+
+    merged = system_into_user(
+        [{"role": "system", "content": "Règles."}, {"role": "user", "content": "Question ?"}]
+    )
+    assert merged == [{"role": "user", "content": "Règles.\n\nQuestion ?"}]
+    only = system_into_user([{"role": "system", "content": "Règles."}])
+    assert only == [{"role": "user", "content": "Règles."}]

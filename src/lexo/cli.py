@@ -206,6 +206,38 @@ def search(
 
 
 @app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="A question in French about your documents.")],
+    doc: Annotated[
+        list[int] | None, typer.Option("--doc", help="Only this document (repeatable).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
+) -> None:
+    """Ask about your documents: an answer computed from their fields or quoted from them,
+    each statement checked and cited (streamed as it comes)."""
+    runtime = _runtime(_settings())
+    try:
+        answer = None
+        for event in runtime.assistant.stream(question, doc):
+            if event.answer is not None:
+                answer = event.answer
+            elif not as_json:
+                typer.echo(event.text, nl=False)
+        assert answer is not None
+        if as_json:
+            typer.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+            return
+        typer.echo("")
+        for n, cite in enumerate(answer.citations, start=1):
+            page = f" p.{cite.page}" if cite.page else ""
+            typer.echo(f"  [{n}] #{cite.document_id}{page}: « {cite.quote} »")
+        if answer.model:
+            typer.echo(f"  ({answer.method}, {answer.model})", err=True)
+    finally:
+        runtime.close()
+
+
+@app.command()
 def status() -> None:
     """Documents by status, queue depth and the latest failures."""
     from lexo.store.listing import list_documents
@@ -248,6 +280,8 @@ def worker() -> None:
     runtime = _runtime(_settings())
     worker = runtime.make_worker()
     worker.start()
+    runtime.serving.set()  # no API in this process: background work may begin at once
+    runtime.start_summaries()
     typer.echo(f"Worker {worker.name} running; Ctrl-C to stop.", err=True)
     try:
         while worker.running:

@@ -30,8 +30,11 @@ from lexo.store.files import OriginalStore, purge_pictures
 from lexo.store.job_queue import JobQueue
 
 if TYPE_CHECKING:
+    from lexo.assistant.ask import Assistant
+    from lexo.assistant.summaries import Summarizer
     from lexo.inbox import InboxWatcher
     from lexo.jobs.local import LocalWorker
+    from lexo.llm import LLM
     from lexo.pipeline import Pipeline
     from lexo.understand import Learned
 
@@ -64,6 +67,13 @@ class Runtime:
         #: Hybrid search and "more like this", for the API, the page and the CLI.
         self.search = SearchService(self.indexer)
         self.verifier = ModelVerifier(self.models)
+        #: The language model (``LEXO_LLM``), made on first need; it loads on first answer.
+        self._llm: tuple[LLM | None, Exception | None] | None = None
+        self._llm_lock = threading.Lock()
+        self._assistant: Assistant | None = None
+        self._summarizer: Summarizer | None = None
+        #: Set when a document was processed: its summary is due.
+        self._summaries_due = threading.Event()
         self._stop = threading.Event()
         #: Set once the API is listening (by the app's lifespan), or by callers with no API;
         #: background warm-up and verification wait for it so they never delay readiness.
@@ -86,18 +96,57 @@ class Runtime:
     def make_worker(self) -> LocalWorker:
         from lexo.jobs.local import LocalWorker
 
-        on_finished = self.watcher.finalize if self.watcher is not None else None
+        finalize = self.watcher.finalize if self.watcher is not None else self._finalize_inbox
+
+        def finished(doc: dict[str, Any]) -> None:
+            finalize(doc)
+            self._summaries_due.set()  # its title and summary are written next, aside
+
         self.worker = LocalWorker(
             self.settings,
             self.queue,
             self.documents,
             self.originals,
             lambda: self.pipeline,
-            on_finished=on_finished or self._finalize_inbox,
+            on_finished=finished,
             learned=self.learned,
             indexer=self.indexer.index_document,
         )
         return self.worker
+
+    def llm(self) -> LLM | None:
+        """The configured language model (not loaded until it generates), or None for
+        ``none``; raises :class:`~lexo.llm.LLMError` when it is configured but missing."""
+        with self._llm_lock:
+            if self._llm is None:
+                from lexo.llm import LLMError, make_llm
+
+                try:
+                    self._llm = (make_llm(self.settings), None)
+                except LLMError as exc:
+                    self._llm = (None, exc)
+            model, error = self._llm
+        if error is not None:
+            raise error
+        return model
+
+    @property
+    def assistant(self) -> Assistant:
+        """Questions and answers over this store (built on first question)."""
+        if self._assistant is None:
+            from lexo.assistant.ask import Assistant
+
+            self._assistant = Assistant(self.search, self.llm)
+        return self._assistant
+
+    @property
+    def summarizer(self) -> Summarizer:
+        """Titles and summaries of this store's documents (built on first need)."""
+        if self._summarizer is None:
+            from lexo.assistant.summaries import Summarizer
+
+            self._summarizer = Summarizer(self.db, self.llm)
+        return self._summarizer
 
     def learned(self) -> Learned | None:
         """The classifier trained on the user's corrections, retrained when they change."""
@@ -155,11 +204,34 @@ class Runtime:
             self.watcher = InboxWatcher(self.settings, self.intake, self.documents)
         if worker:
             self.make_worker().start()
+            self.start_summaries()
         if self.watcher is not None:
             self.watcher.start()
         self._spawn("model-verify", self._verify_models)
         if self.warmup:
             self._spawn("warm-up", self._warm_up)
+
+    def start_summaries(self) -> None:
+        """Write the titles and summaries still missing, in a thread of their own, after
+        each processed document (and those left by a crash or made by another process)."""
+        if self.settings.summaries:
+            self._spawn("summaries", self._summarize)
+
+    #: How often documents processed elsewhere are looked for, seconds.
+    SUMMARY_POLL_S = 5.0
+
+    def _summarize(self) -> None:
+        if not self._after_start(self.START_DELAY_S * 2):
+            return
+        while not self._stop.is_set():
+            try:
+                done = self.summarizer.summarize_pending(limit=5)
+            except Exception as exc:  # a model or database hiccup: try again later
+                log.warning("Summaries paused: %s", exc)
+                done = 0
+            if not done:
+                self._summaries_due.wait(self.SUMMARY_POLL_S)
+                self._summaries_due.clear()
 
     def _spawn(self, name: str, target: Any) -> None:
         thread = threading.Thread(target=target, name=f"lexo-{name}", daemon=True)
@@ -216,6 +288,7 @@ class Runtime:
 
     def close(self) -> None:
         self._stop.set()
+        self._summaries_due.set()
         if self.watcher is not None:
             self.watcher.stop()
         if self.worker is not None:
@@ -245,7 +318,42 @@ class Runtime:
             "vectors": self.indexer.vector_backend(),
             "models_loaded": sorted(h.model or h.name for h in registered() if h.loaded),
             "warmup": self.warmup,
+            "llm": self.llm_summary(),
         }
+
+    def llm_summary(self) -> dict[str, Any]:
+        """Back-end, model and whether it is loaded; builds and loads nothing."""
+        made = self._llm
+        if made is not None and made[0] is not None:
+            status = made[0].status()
+            return {k: status.get(k) for k in ("backend", "model", "loaded")}
+        from lexo.llm import gguf_files, resolve_backend
+
+        backend = resolve_backend(self.settings)
+        model = self.settings.llm_model or None
+        if backend == "llama_cpp" and model is None:
+            files = gguf_files(self.settings.models_dir)
+            model = files[0].name if files else None
+        summary: dict[str, Any] = {"backend": backend, "model": model, "loaded": False}
+        if made is not None and made[1] is not None:
+            summary["error"] = str(made[1])
+        return summary
+
+    def llm_health(self) -> dict[str, Any]:
+        """The language model's state, load time and speed (``/api/v1/health/llm``)."""
+        from lexo.llm import LLMError, gguf_files, resolve_backend
+
+        report: dict[str, Any] = {
+            "backend": resolve_backend(self.settings),
+            "available_gguf": [p.name for p in gguf_files(self.settings.models_dir)],
+        }
+        try:
+            model = self.llm()
+        except LLMError as exc:
+            return {**report, "loaded": False, "error": exc.message}
+        if model is not None:
+            report.update(model.status())
+        return report
 
     def models_health(self) -> dict[str, Any]:
         return {**models_report(self.models, self.verifier), "warmup": self.warmup}

@@ -192,3 +192,22 @@ def test_a_correction_is_kept_after_reprocessing(page: Any, server: Server, tmp_
         "value": "2026-03-16",
         "source": "user",
     }
+
+
+def test_ask_a_question_and_follow_its_citation(
+    page: Any, server: Server, shots: Any, tmp_path: Path
+) -> None:
+    doc_id = _upload(server, make_text_pdf(tmp_path / "avis-2025.pdf", [NOTICE]))
+    page.goto("/")
+    page.get_by_role("link", name="Assistant").click()
+    expect(page).to_have_url(re.compile(r"/assistant$"))
+    page.get_by_label("Votre question").fill("Combien dois-je payer pour mon avis d'impôt ?")
+    page.get_by_role("button", name="Demander").click()
+    answer = page.locator("#ask-text")
+    expect(answer).to_contain_text("1 234,00")  # streamed, then checked
+    expect(page.locator("#ask-how")).to_contain_text("vérifiés")
+    citation = page.locator("#ask-citations li").first
+    expect(citation).to_contain_text("1 234,00")
+    shots(page, "assistant")
+    citation.get_by_role("link").click()
+    expect(page).to_have_url(re.compile(rf"/documents/{doc_id}#page-1$"))

@@ -48,7 +48,8 @@ def test_the_switch_remembers_the_language(web: TestClient) -> None:
 
 
 def test_pages_load_nothing_from_elsewhere(web: TestClient) -> None:
-    for path in ("/", "/documents", f"/documents/{web.ids['facture']}", "/search?q=x", "/system"):  # type: ignore[attr-defined]
+    document = f"/documents/{web.ids['facture']}"  # type: ignore[attr-defined]
+    for path in ("/", "/documents", document, "/search?q=x", "/system", "/assistant"):
         r = web.get(path)
         assert "default-src 'self'" in r.headers["content-security-policy"]
         assert r.headers["x-frame-options"] == "DENY"
@@ -189,3 +190,13 @@ def test_system_page_shows_health_and_settings(web_settings, tmp_path) -> None: 
 def test_html_pages_stay_out_of_the_api_schema(web: TestClient) -> None:
     paths = web.get("/openapi.json").json()["paths"]
     assert all(p.startswith("/api/") for p in paths)
+
+
+def test_the_assistant_page_says_which_model_answers(web: TestClient) -> None:
+    page = web.get("/assistant").text
+    assert "Poser une question sur vos documents" in page and 'id="ask-form"' in page
+    assert "/static/ask.js" in page and "Combien ai-je payé à EDF en 2025 ?" in page
+    assert "aucun (réponses calculées et citations seulement)" in page  # no GGUF here
+    english = web.get("/assistant", headers=EN).text
+    assert "Ask about your documents" in english and "none (computed answers" in english
+    assert web.get("/static/ask.js").status_code == 200

@@ -149,7 +149,7 @@ def create_app(
 
 def _api_routes(app: FastAPI) -> None:
     """The API's routers but health: their modules and schemas load here."""
-    from lexo.api.routes import document_types, documents, search, similar, tasks
+    from lexo.api.routes import ask, deadlines, document_types, documents, search, similar, tasks
 
-    for module in (documents, document_types, search, similar, tasks):
+    for module in (documents, document_types, search, similar, tasks, ask, deadlines):
         app.include_router(module.router)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
 from lexo.errors import ExitCode, LexoError
@@ -70,6 +70,22 @@ class Meter:
                 self.last_first_token_s = round(first - started, 3)
             if tokens and elapsed > 0:
                 self.last_tokens_per_s = round(tokens / elapsed, 1)
+
+    def count(self, pieces: Iterable[str | None]) -> Iterator[str]:
+        """The non-empty pieces of a streamed answer, recording the first one's delay and the
+        speed once the stream ends (or is abandoned)."""
+        started = time.perf_counter()
+        first: float | None = None
+        tokens = 0
+        try:
+            for piece in pieces:
+                if piece:
+                    if first is None:
+                        first = time.perf_counter()
+                    tokens += 1
+                    yield piece
+        finally:
+            self.record(tokens, started, first)
 
     def as_dict(self) -> dict[str, Any]:
         with self._lock:

@@ -17,6 +17,24 @@ from lexo.lazy import Lazy
 from lexo.llm.base import LLMError, Message, Meter
 from lexo.modelload import LoadReport
 
+#: Chat formats whose template has no system turn: llama-cpp-python drops system messages
+#: in them silently (Gemma's), so the instructions go first in the user's turn instead.
+NO_SYSTEM_ROLE = frozenset({"gemma"})
+
+
+def system_into_user(messages: list[Message]) -> list[Message]:
+    """The system messages prepended to the first user message (for templates without a
+    system role), as Gemma's own documentation does."""
+    system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
+    rest = [dict(m) for m in messages if m["role"] != "system"]
+    if not system:
+        return rest
+    for m in rest:
+        if m["role"] == "user":
+            m["content"] = f"{system}\n\n{m['content']}"
+            return rest
+    return [{"role": "user", "content": system}, *rest]
+
 
 class LlamaCppLLM:
     backend = "llama_cpp"
@@ -97,34 +115,27 @@ class LlamaCppLLM:
         stream: bool,
     ) -> Iterator[str]:
         llama = self._holder.get()
+        if getattr(llama, "chat_format", None) in NO_SYSTEM_ROLE:
+            messages = system_into_user(messages)
         params = self._params(max_tokens, temperature)
         if json_schema is not None:
             # llama.cpp turns the schema into a grammar: the output parses, by construction.
             params["response_format"] = {"type": "json_object", "schema": json_schema}
         with self._lock:
-            started = time.perf_counter()
-            first: float | None = None
-            tokens = 0
             try:
                 if not stream:
+                    started = time.perf_counter()
                     out = llama.create_chat_completion(messages=messages, **params)
-                    tokens = int(out.get("usage", {}).get("completion_tokens", 0))
-                    first = time.perf_counter()
+                    usage = out.get("usage", {}).get("completion_tokens", 0)
+                    self.meter.record(int(usage), started, None)
                     yield str(out["choices"][0]["message"].get("content") or "")
                     return
-                for chunk in llama.create_chat_completion(messages=messages, stream=True, **params):
-                    piece = chunk["choices"][0]["delta"].get("content")
-                    if piece:
-                        if first is None:
-                            first = time.perf_counter()
-                        tokens += 1
-                        yield piece
+                chunks = llama.create_chat_completion(messages=messages, stream=True, **params)
+                yield from self.meter.count(c["choices"][0]["delta"].get("content") for c in chunks)
             except LLMError:
                 raise
             except Exception as exc:
                 raise LLMError(f"The language model failed to answer: {exc}") from exc
-            finally:
-                self.meter.record(tokens, started, first)
 
     def status(self) -> dict[str, Any]:
         return {

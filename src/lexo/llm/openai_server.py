@@ -96,9 +96,6 @@ class OpenAIServerLLM:
         self, messages: list[Message], *, max_tokens: int = 256, temperature: float = 0.0
     ) -> Iterator[str]:
         client = self._holder.get()
-        started = time.perf_counter()
-        first: float | None = None
-        tokens = 0
         try:
             response = client.chat.completions.create(
                 model=self._resolved_model(client),
@@ -107,21 +104,13 @@ class OpenAIServerLLM:
                 temperature=temperature,
                 stream=True,
             )
-            for chunk in response:
-                if not chunk.choices:
-                    continue
-                piece = chunk.choices[0].delta.content
-                if piece:
-                    if first is None:
-                        first = time.perf_counter()
-                    tokens += 1
-                    yield piece
+            yield from self.meter.count(
+                chunk.choices[0].delta.content for chunk in response if chunk.choices
+            )
         except LLMError:
             raise
         except Exception as exc:
             raise LLMError(f"The language model server at {self.url} failed: {exc}") from exc
-        finally:
-            self.meter.record(tokens, started, first)
 
     def status(self) -> dict[str, Any]:
         return {

@@ -18,6 +18,7 @@ from lexo.api.schemas import low_confidence
 from lexo.document import DocumentStatus
 from lexo.errors import NotFoundError
 from lexo.store import listing
+from lexo.store.deadlines import Deadlines
 from lexo.web import search_results, view
 from lexo.web.render import fragment, page
 
@@ -27,20 +28,36 @@ PAGE_SIZE = 25
 RECENT = 15
 MAX_PAGE = 100_000
 STATUSES = tuple(s.value for s in DocumentStatus)
+#: The home page's deadlines leave out those overdue for longer than this (an archive of old
+#: bills would bury the current ones); the API lists them all.
+DEADLINES_OVERDUE_DAYS = 90
 
 
 @router.get("/", response_class=HTMLResponse)
 def inbox(request: Request, runtime: RuntimeDep) -> HTMLResponse:
     items = listing.activity(runtime.db, recent=RECENT)
+    due = Deadlines(runtime.db).find(overdue_days=DEADLINES_OVERDUE_DAYS)
     return page(
         request,
         "inbox.html",
         {
             "active": "inbox",
             "items": items,
+            "deadlines": due,
             "max_upload_mb": runtime.settings.max_upload_mb,
             "inbox_dir": str(runtime.settings.inbox_dir),
         },
+    )
+
+
+@router.get("/assistant", response_class=HTMLResponse)
+def assistant(request: Request, runtime: RuntimeDep) -> HTMLResponse:
+    """Questions about the documents; the page's script streams the answers from the API."""
+    llm = runtime.llm_summary()
+    return page(
+        request,
+        "assistant.html",
+        {"active": "assistant", "model": llm.get("model") if llm["backend"] != "none" else None},
     )
 
 

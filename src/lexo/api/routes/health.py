@@ -27,3 +27,11 @@ def health_ocr(runtime: RuntimeDep) -> dict[str, Any]:
 )
 def health_models(runtime: RuntimeDep) -> dict[str, Any]:
     return runtime.models_health()
+
+
+@router.get(
+    "/llm",
+    summary="The language model: back-end, model, loaded, load time, last tokens per second",
+)
+def health_llm(runtime: RuntimeDep) -> dict[str, Any]:
+    return runtime.llm_health()

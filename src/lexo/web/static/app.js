@@ -1,4 +1,5 @@
-/* LEXO web page: uploads with progress, live inbox, corrections, reprocessing, deletion.
+/* LEXO web page: uploads with progress, live inbox, deadlines marked paid, corrections,
+   reprocessing, deletion.
    Hand-written, no dependencies, nothing fetched from anywhere but this server. */
 "use strict";
 (() => {
@@ -108,6 +109,35 @@
     schedule();
   }
 
+  // -- deadlines (home page) -----------------------------------------------------------
+  function deadlines() {
+    const section = $("#deadlines");
+    if (!section) return;
+    const status = $("#deadlines-status");
+    $$(".deadline-paid", section).forEach((button) => button.addEventListener("click", async () => {
+      const row = button.closest("tr");
+      button.disabled = true;
+      // The due date shown is the one marked paid: a date corrected since shows again.
+      const result = await call("POST", `/api/v1/deadlines/${row.dataset.docId}/dismiss`,
+        { due_date: row.dataset.dueDate });
+      if (!result.ok) {
+        button.disabled = false;
+        status.textContent = t("deadline_failed", { reason: result.reason });
+        return;
+      }
+      const next = row.nextElementSibling || row.previousElementSibling;
+      row.remove();
+      status.textContent = t("deadline_paid");
+      if (next) $(".deadline-paid", next).focus();
+      else {
+        $(".table-wrap", section).hidden = true;
+        $("#deadlines-empty").hidden = false;
+        $("#deadlines-title").setAttribute("tabindex", "-1");
+        $("#deadlines-title").focus();
+      }
+    }));
+  }
+
   // -- one document --------------------------------------------------------------------
   function documentPage() {
     $$(".box").forEach((box) => {
@@ -213,6 +243,7 @@
 
   document.addEventListener("DOMContentLoaded", () => {
     inbox();
+    deadlines();
     documentPage();
     models();
   });
