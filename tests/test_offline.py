@@ -2,7 +2,8 @@
 
 Inside ``unshare -n`` (root, as on this machine and CI) the test migrates nothing and
 downloads nothing: it validates and loads the cached models, starts ``lexo serve``, uploads a
-scanned page, waits for it to be read, finds it by search, and checks that the namespace really
+scanned page, waits for it to be read, finds it by search, asks about it (the GGUF in
+process), and checks that the namespace really
 cannot reach the outside (a connection attempt fails with "network unreachable").
 """
 
@@ -68,6 +69,9 @@ DRIVER = textwrap.dedent(
         out["search"] = httpx.get(base + "/api/v1/search",
                                   params={"q": "quittance loyer"}).json()
         out["models"] = httpx.get(base + "/api/v1/health/models").json()
+        out["ask"] = httpx.post(base + "/api/v1/ask", timeout=300,
+                                json={"question": "Que dit ma quittance de loyer de mars ?"}).json()
+        out["llm"] = httpx.get(base + "/api/v1/health/llm").json()
     finally:
         server.terminate()
         out["server_log"] = server.communicate(timeout=30)[0][-4000:]
@@ -133,3 +137,8 @@ def test_serve_ingest_and_search_with_no_network(tmp_path: Path) -> None:
     assert out["status"] == "done", (out["error"], out["server_log"])
     assert out["search"]["results"], out["search"]
     assert all(m["present"] for m in out["models"]["models"])
+    # The assistant answers too, on the GGUF run in process, citing the receipt.
+    assert "[loaded] gguf/" in out["validate"]
+    assert out["ask"]["citations"], out["ask"]
+    assert out["ask"]["citations"][0]["document_id"] == out["search"]["results"][0]["document_id"]
+    assert out["llm"]["backend"] == "llama_cpp" and out["llm"]["loaded"] is True
