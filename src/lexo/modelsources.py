@@ -165,11 +165,12 @@ def migrate(
         ):
             out.append(cache.entries()[f"{model.kind}/{model.name}"])
             continue
-        out.append(_add(cache, model, move=move and model.source.startswith("hf://")))
+        out.append(add_found(cache, model, move=move and model.source.startswith("hf://")))
     return out
 
 
-def _add(cache: ModelCache, model: FoundModel, *, move: bool) -> ModelEntry:
+def add_found(cache: ModelCache, model: FoundModel, *, move: bool) -> ModelEntry:
+    """Copy (or move) one model found into the cache, assembling it first if need be."""
     if model.make is not None:
         # Assembled beside the cache (same file system), then moved in and recorded.
         cache.root.mkdir(parents=True, exist_ok=True)
