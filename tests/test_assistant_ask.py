@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from lexo.api.app import create_app
 from lexo.assistant.answers import NOT_FOUND_FR, Answer
+from lexo.assistant.ask import Assistant
 from lexo.assistant.verify import Evidence, unverified
 from lexo.runtime import Runtime
 
@@ -46,6 +47,7 @@ DOCS = {
     "caf-mars.pdf": [
         "Caisse d'allocations familiales de la Gironde",
         "Bordeaux, le 12 mars 2025",
+        "Service clientèle, 4 rue de la Fontaine, 33000 Bordeaux",
         "Objet : révision de votre aide au logement",
         "Madame, à la suite de votre déclaration de ressources, votre aide au logement",
         "passe à 213,45 € par mois à partir du 1er avril 2025.",
@@ -124,11 +126,131 @@ def test_an_open_question_is_answered_from_the_letter_it_names(filed: Runtime) -
     [
         "Quel est mon numéro de permis de conduire ?",
         "Quelle est la date de mon prochain contrôle technique ?",
+        "Combien font 17 fois 23 ?",  # "font" is not "Fontaine" in the CAF's address
     ],
 )
 def test_what_no_document_holds_is_not_guessed(filed: Runtime, question: str) -> None:
     answer = filed.assistant.ask(question)
     assert answer.answer == NOT_FOUND_FR and not answer.citations
+
+
+def test_a_fact_question_about_documents_that_are_not_there_quotes_no_other(
+    filed: Runtime,
+) -> None:
+    # No rent receipt of 2018: the EDF invoices ("payer") and the CAF letter ("loyer") share
+    # the question's words, and are not quoted as if they answered it.
+    answer = filed.assistant.ask("Combien ai-je payé de loyer en 2018 ?")
+    assert answer.answer.startswith("Je ne trouve pas") and "2018" in answer.answer
+    assert not answer.citations
+
+
+def test_an_open_question_in_other_words_finds_the_letter(filed: Runtime) -> None:
+    for question in ("De quoi parle la lettre de la CAF ?", "Que contient le courrier de la CAF ?"):
+        answer = filed.assistant.ask(question)
+        assert {c.document_id for c in answer.citations} == _ids(filed, "caf-mars.pdf"), question
+
+
+class ScriptedLLM:
+    """A model that streams the given pieces, in order (the assistant's own logic is tested:
+    how it joins, checks and stops a real stream)."""
+
+    backend = "scripted"
+    model = "scripted-1"
+
+    def __init__(self, pieces: list[str]) -> None:
+        self.pieces = pieces
+        self.served = 0
+        self.closed = False
+
+    def complete(self, messages: object, **options: object) -> str:
+        return "".join(self.pieces)
+
+    def stream(self, messages: object, **options: object) -> Iterator[str]:
+        try:
+            for piece in self.pieces:
+                self.served += 1
+                yield piece
+        finally:
+            self.closed = True
+
+    def load(self) -> None:
+        pass
+
+    def status(self) -> dict[str, object]:
+        return {"backend": self.backend}
+
+
+def _assistant(runtime: Runtime, llm: ScriptedLLM) -> Assistant:
+    return Assistant(runtime.search, lambda: llm)
+
+
+def test_a_streamed_answer_keeps_the_spaces_between_pieces(filed: Runtime) -> None:
+    # Pieces as a tokenizer cuts them: a space alone, digits one by one.
+    pieces = ["Votre", " aide", " au", " logement", " passe", " à", " ", "213", ",", "45",
+              " €", " par", " mois", " [1]", ".", " Merci", " de", " retourner", " l", "'",
+              "attestation", " de", " loyer", " avant", " le", " ", "30", " avril", " ",
+              "2025", " [1]", "."]  # fmt: skip
+    events = list(_assistant(filed, ScriptedLLM(pieces)).stream("Que dit la lettre de la CAF ?"))
+    answer = events[-1].answer
+    assert answer is not None and answer.model == "scripted-1"
+    assert answer.answer == (
+        "Votre aide au logement passe à 213,45 € par mois. Merci de retourner l'attestation "
+        "de loyer avant le 30 avril 2025."
+    )
+    assert "".join(e.text for e in events[:-1]) == answer.answer  # shown as it came
+
+
+def test_a_generated_sentence_that_loops_is_not_shown(filed: Runtime) -> None:
+    looping = "Votre aide au logement, carer, carer, carer, carer, carer, carer, carer [1]."
+    answer = _assistant(filed, ScriptedLLM([looping])).ask("Que dit la lettre de la CAF ?")
+    assert "carer" not in answer.answer
+    assert {c.document_id for c in answer.citations} == _ids(filed, "caf-mars.pdf")
+
+
+def test_a_computed_answer_does_not_wait_for_a_slow_model(
+    filed: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The model's wording arrives after the time allowed: the template is shown, and the
+    # generation is stopped at once (the model is free for the next question).
+    monkeypatch.setattr("lexo.assistant.ask.PHRASE_SECONDS", 0.0)
+    llm = ScriptedLLM(["Vous", " avez", " payé", " 175,42", " €", " à", " EDF", "."])
+    answer = _assistant(filed, llm).ask("Combien ai-je payé à EDF en 2025 ?")
+    assert answer.model is None and "175,42" in answer.answer
+    assert llm.served == 1 and llm.closed
+
+
+def test_a_model_s_wording_of_a_fact_is_kept_when_it_states_the_result(filed: Runtime) -> None:
+    pieces = ["En", " 2025", ",", " vos", " 2", " factures", " EDF", " font", " 175,42", " €", "."]
+    answer = _assistant(filed, ScriptedLLM(pieces)).ask("Combien ai-je payé à EDF en 2025 ?")
+    assert answer.model == "scripted-1"
+    assert answer.answer == "En 2025, vos 2 factures EDF font 175,42 €."
+
+
+def test_a_quote_is_never_cut_inside_a_number() -> None:
+    from lexo.assistant.ask import QUOTE_CHARS, _trim
+
+    head = "x" * (QUOTE_CHARS - 12)
+    for tail in (" 90 rue Émile Zola 63000 Clermont-Ferrand", " Total 1 234 567,89 € TTC"):
+        text = head + tail
+        for shift in range(12):  # the limit falls on every character of the tail in turn
+            quote = _trim(text[shift:])
+            kept = quote.removesuffix("…")
+            rest = text[shift:][len(kept) :]
+            assert len(quote) <= QUOTE_CHARS and quote.endswith("…")
+            assert text[shift:].startswith(kept)
+            # Cut between words, and never between the digits of a number ("630", "1").
+            assert rest[:1] == " " and not (kept[-1].isdigit() and rest.lstrip()[:1].isdigit())
+
+
+def test_a_field_s_line_is_quoted_around_the_value_between_words() -> None:
+    from lexo.store.fact_rows import quote_line
+
+    line = "Réf. " + "mot " * 40 + "Montant : 1 234,56 € TTC " + "suite " * 40 + "fin 1 000"
+    start = line.index("1 234,56")
+    quote = quote_line(line, start, start + len("1 234,56"), most=60)
+    assert "1 234,56" in quote and quote.startswith("…") and quote.endswith("…")
+    inner = quote.strip("…").split()
+    assert all(w in line.split() for w in inner), quote
 
 
 def _assert_checked(runtime: Runtime, answer: Answer) -> None:

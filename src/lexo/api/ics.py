@@ -12,23 +12,17 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from lexo.understand.amounts import format_amount
+
 #: The reminder, before the due date.
 ALARM_BEFORE = timedelta(days=3)
-CURRENCY_SIGNS = {"EUR": "€", "USD": "$", "GBP": "£"}
-
-
-def french_amount(amount: float, currency: str | None) -> str:
-    """``1234.5`` → "1 234,50 €" (another currency by its sign or code: "12,00 CHF")."""
-    text = f"{amount:,.2f}".replace(",", "\u202f").replace(".", ",")
-    code = (currency or "EUR").upper()
-    return f"{text}\u00a0{CURRENCY_SIGNS.get(code, code)}"
 
 
 def summary_of(deadline: dict[str, Any]) -> str:
     """ "À payer : EDF — 84,12 €" (the title when the issuer is unknown; no amount unknown)."""
     text = f"À payer : {deadline['issuer'] or deadline['title']}"
     if deadline["amount"] is not None:
-        text += f" — {french_amount(deadline['amount'], deadline['currency'])}"
+        text += f" — {format_amount(deadline['amount'], deadline['currency'], narrow=True)}"
     return text
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -24,10 +25,10 @@ from datetime import date
 from lexo.assistant import prompts
 from lexo.assistant.answers import NOT_FOUND_FR, Answer, Citation
 from lexo.assistant.facts import FactAnswer, interpret
-from lexo.assistant.retrieve import Passage, content_words, retrieve
-from lexo.assistant.verify import Evidence, claims, sentences, unverified
+from lexo.assistant.retrieve import Passage, content_words, holds, retrieve
+from lexo.assistant.verify import Evidence, claims, complete_sentences, sentences, unverified
 from lexo.errors import BadInputError
-from lexo.index.text import tokens
+from lexo.index.text import tokens, word_cuts
 from lexo.llm import LLM, LLMError
 from lexo.search.service import SearchService
 from lexo.store import listing
@@ -39,6 +40,11 @@ log = logging.getLogger(__name__)
 MAX_QUESTION = 1000
 #: Longest generated answer, tokens.
 MAX_TOKENS = 220
+#: A computed answer waits at most this long for the model's wording (seconds), then the
+#: template is shown: a fact must not wait on a slow model (goal: first token within 1.5 s).
+PHRASE_SECONDS = 1.0
+#: Longest wording of a computed answer, tokens.
+PHRASE_TOKENS = 80
 #: Longest quote in a citation, characters.
 QUOTE_CHARS = 220
 _MARKER = re.compile(r"\s*\[(\d{1,2})\]")
@@ -87,15 +93,18 @@ class Assistant:
         if fact is not None and fact.documents:
             yield from self._from_facts(question, fact)
             return
+        if fact is not None:
+            # A question about documents that are not there ("le loyer de 2018") says what it
+            # did not find, rather than quoting other documents that share its words.
+            yield from _say(Answer(fact.text, method="facts"))
+            return
         within = scope.documents if scope is not None else None
         if ids is not None:
             within = [d for d in within if d in ids] if within is not None else ids
         naming = scope.understood.get("naming_words", []) if scope is not None else []
         passages = retrieve(self.search, question, scope=within, naming=naming)
         if not passages:
-            # A fact question whose documents are not there says what it did not find.
-            text = fact.text if fact is not None else NOT_FOUND_FR
-            yield from _say(Answer(text, method="facts" if fact is not None else "retrieval"))
+            yield from _say(Answer(NOT_FOUND_FR, method="retrieval"))
             return
         yield from self._from_passages(question, passages)
 
@@ -119,12 +128,23 @@ class Assistant:
     def _phrase(self, llm: LLM, question: str, computed: str, evidence: Evidence) -> str | None:
         """The model's wording of a computed answer, if it states every number of the answer
         and nothing else (else None: the template is used)."""
+        pieces: list[str] = []
+        deadline = time.perf_counter() + PHRASE_SECONDS
+        stream = llm.stream(prompts.phrase_messages(question, computed), max_tokens=PHRASE_TOKENS)
         try:
-            text = llm.complete(prompts.phrase_messages(question, computed), max_tokens=120)
+            for piece in stream:
+                pieces.append(piece)
+                if time.perf_counter() > deadline:
+                    # Too slow to be worth waiting for: the computed answer is shown now.
+                    return None
         except LLMError as exc:
             log.warning("The language model could not phrase an answer: %s", exc)
             return None
-        text = " ".join(text.split())
+        finally:
+            # Stops the generation (and frees the model for the next question).
+            if (close := getattr(stream, "close", None)) is not None:
+                close()
+        text = " ".join("".join(pieces).split())
         if not text or any(prompts.echoes_prompt(s, question) for s in sentences(text)):
             return None
         if unverified(text, evidence):
@@ -175,14 +195,7 @@ class Assistant:
             for piece in llm.stream(
                 prompts.answer_messages(question, passages, titles), max_tokens=MAX_TOKENS
             ):
-                buffer += piece
-                parts = sentences(buffer)
-                # Every sentence but the last is complete (the last may still grow).
-                complete, buffer = (
-                    (parts, "")
-                    if buffer.endswith("\n")
-                    else (parts[:-1], parts[-1] if parts else "")
-                )
+                complete, buffer = complete_sentences(buffer + piece)
                 for sentence in complete:
                     if (event := judge(sentence)) is not None:
                         yield event
@@ -220,6 +233,8 @@ class Assistant:
             return "refusal"
         if prompts.echoes_prompt(sentence, question):
             return ["(prompt)"]
+        if prompts.loops(sentence):
+            return ["(loop)"]
         markers = [int(m) for m in _MARKER.findall(sentence) if 1 <= int(m) <= count]
         text = _MARKER.sub("", sentence).strip()
         wrong = unverified(text, evidence)
@@ -264,8 +279,8 @@ class Assistant:
             for hit in outcome.results:
                 doc = hit["document_id"]
                 text = " ".join(t for _, t in page_store.document_texts(conn, doc))
-                held = set(tokens(text))
-                if all(any(t.startswith(w) for t in held) for w in wanted):
+                held = list(set(tokens(text)))
+                if all(holds(held, w) for w in wanted):
                     found.add(doc)
         return found
 
@@ -280,8 +295,13 @@ def _norm(text: str) -> str:
 
 
 def _trim(quote: str) -> str:
+    """``quote`` within :data:`QUOTE_CHARS`, cut between words and never inside a number
+    ("63000" cut to "630" would quote a postal code no document holds)."""
     quote = " ".join(quote.split())
-    return quote if len(quote) <= QUOTE_CHARS else quote[: QUOTE_CHARS - 1].rstrip() + "…"
+    if len(quote) <= QUOTE_CHARS:
+        return quote
+    cuts = [c for c in word_cuts(quote) if c < QUOTE_CHARS]
+    return quote[: cuts[-1] if cuts else 0].rstrip(" ,;:") + "…"
 
 
 def _unique(citations: Iterator[Citation]) -> list[Citation]:
@@ -299,7 +319,7 @@ def _best_lines(text: str, words: list[str], most: int = 2) -> str:
 
     def held(line: str) -> int:
         found = tokens(line)
-        return sum(any(t.startswith(w) for t in found) for w in words)
+        return sum(holds(found, w) for w in words)
 
     ranked = sorted(range(len(lines)), key=lambda i: (-held(lines[i]), i))[:most]
     return _trim(" ".join(lines[i] for i in sorted(ranked)))

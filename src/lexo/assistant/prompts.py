@@ -9,6 +9,7 @@ number; everything it writes is checked afterwards (:mod:`lexo.assistant.verify`
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 
 from lexo.assistant.answers import NOT_FOUND_FR
@@ -87,3 +88,17 @@ def echoes_prompt(sentence: str, question: str) -> bool:
     words = low.split()
     # Eight words in a row from the instructions: an echo.
     return any(" ".join(words[i : i + 8]) in rules for i in range(max(0, len(words) - 7)))
+
+
+def loops(sentence: str) -> bool:
+    """True when a generated sentence goes round in circles ("carer, carer, carer…"): one
+    word makes up a third or more of a sentence of six words or more, or a run of three words
+    comes back three times."""
+    words = [w.strip(".,;:!?«»()[]").lower() for w in sentence.split()]
+    words = [w for w in words if w]
+    if len(words) < 6:
+        return False
+    if Counter(words).most_common(1)[0][1] * 3 >= len(words) and len(set(words)) < len(words) / 2:
+        return True
+    runs = Counter(tuple(words[i : i + 3]) for i in range(len(words) - 2))
+    return runs.most_common(1)[0][1] >= 3

@@ -33,6 +33,8 @@ STOP_WORDS = _words(
     quelle quelles quels qui quoi sa se ses si son sont suis sur t ta te tes toi ton tu un une
     vos votre vous y été être avoir fait faire faut dans quand était sait savoir ça cela ceci
     document documents papier papiers dernier derniere dernière mien
+    contient contiennent contenu parle parlent concerne concernent raconte explique expliquent
+    indique indiquent mentionne mentionnent resume résume résumer font fais fois
     what which who when where how is are the of my me i do does did to in on for a an
     """
 )
@@ -47,6 +49,8 @@ KIND_WORDS = _words(
 PASSAGES = 4
 #: Documents whose pages are read for passages.
 DOCUMENTS = 5
+#: Shortest question word that a longer word of the documents may hold as its start.
+PREFIX_MIN = 5
 #: A passage must hold at least this share of the question's content (idf-weighted).
 MIN_COVERAGE = 0.5
 
@@ -138,7 +142,16 @@ def _asks_about_documents(words: list[str], passages: Sequence[tuple[int, Chunk]
 
 def _held(text: str, words: list[str]) -> set[str]:
     found = tokens(text)
-    return {w for w in words if any(t.startswith(w) for t in found)}
+    return {w for w in words if holds(found, w)}
+
+
+def holds(found: Sequence[str], word: str) -> bool:
+    """Whether the tokens ``found`` hold ``word`` (folded, singular): whole, in the plural, or
+    as the start of a longer word when it is long enough to mean the same ("factur" in
+    "facturé"); a short word only whole ("font" is not "Fontaine")."""
+    if len(word) >= PREFIX_MIN:
+        return any(t.startswith(word) for t in found)
+    return any(t == word or singular(t) == word for t in found)
 
 
 def _weights(words: list[str], texts: list[str]) -> dict[str, float]:

@@ -34,6 +34,7 @@ from lexo.errors import NotFoundError, NotReadyError
 from lexo.llm import LLM, LLMError, Message
 from lexo.store import summaries as store
 from lexo.store.db import Database
+from lexo.understand.amounts import format_amount
 from lexo.understand.results import DOC_TYPES
 
 log = logging.getLogger(__name__)
@@ -102,17 +103,14 @@ def french_month(value: Any) -> str | None:
 
 
 def french_amount(value: Any, currency: str | None = "EUR") -> str | None:
-    """``1234.56`` → "1 234,56 €" (another currency by its code: "12,00 USD")."""
+    """``1234.56`` → "1 234,56 €" (another currency by its code: "12,00 USD"); None when the
+    field holds no number."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
     try:
-        number = float(value)
+        return format_amount(float(value), currency)
     except ValueError:
         return None
-    whole, cents = f"{abs(number):,.2f}".split(".")
-    sign = "-" if number < 0 else ""
-    unit = "€" if (currency or "EUR").upper() == "EUR" else str(currency).upper()
-    return f"{sign}{whole.replace(',', ' ')},{cents} {unit}"
 
 
 def _as_date(value: Any) -> date | None:

@@ -172,6 +172,16 @@ def sentences(text: str) -> list[str]:
     return [s for s in _SENTENCE_END.split(text.strip()) if s.strip()]
 
 
+def complete_sentences(buffer: str) -> tuple[list[str], str]:
+    """The sentences of a growing text that are complete, and the rest as it is (its spaces
+    kept: the next piece of a stream may be "000 €" after "1 ")."""
+    ends = list(_SENTENCE_END.finditer(buffer))
+    if not ends:
+        return [], buffer
+    last = ends[-1]
+    return sentences(buffer[: last.start()]), buffer[last.end() :]
+
+
 def keep_verified(text: str, evidence: Evidence) -> Checked:
     """``text`` without the sentences that state something the evidence does not hold."""
     kept: list[str] = []

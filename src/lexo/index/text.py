@@ -77,3 +77,18 @@ def query_prefixes(query: str) -> list[str]:
         for token in tokens(word):
             seen.setdefault(singular(token), None)
     return list(seen)
+
+
+_GAP = re.compile(r"\s+")
+
+
+def word_cuts(text: str) -> list[int]:
+    """Where ``text`` may be cut for a quote: the start of each run of spaces, except one
+    between two digits ("1 000 €", "40 24 264"): a cut there would quote a number that the
+    text does not hold."""
+    return [
+        m.start()
+        for m in _GAP.finditer(text)
+        if not (m.start() > 0 and m.end() < len(text))
+        or not (text[m.start() - 1].isdigit() and text[m.end()].isdigit())
+    ]

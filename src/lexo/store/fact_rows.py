@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 
 from lexo.document import DocumentStatus
+from lexo.index.text import word_cuts
 from lexo.store.db import Database
 from lexo.store.tables import documents, pages
 
@@ -154,6 +155,14 @@ def quote_line(text: str, start: int, end: int, most: int = QUOTE_CHARS) -> str:
     left = max(0, span_start - room // 2)
     right = min(len(line), span_end + (room - (span_start - left)))
     left = max(0, right - most)
+    # Between words, never inside a number ("…34,56 €" would quote an amount not there).
+    cuts = word_cuts(line)
+    if left > 0:
+        after = [c for c in cuts if left <= c < span_start]
+        left = after[0] + 1 if after else span_start
+    if right < len(line):
+        before = [c for c in cuts if span_end <= c <= right]
+        right = before[-1] if before else span_end
     cut = line[left:right]
     prefix = "…" if left > 0 else ""
     suffix = "…" if right < len(line) else ""

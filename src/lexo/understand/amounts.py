@@ -126,3 +126,20 @@ def currency_of(text: str) -> str | None:
         if n:
             counts[code] = counts.get(code, 0) + n
     return max(counts, key=lambda c: counts[c]) if counts else None
+
+
+def format_amount(
+    value: float, currency: str | None = "EUR", *, lang: str = "fr", narrow: bool = False
+) -> str:
+    """An amount as the language writes money: "1 234,56 €" or "€1,234.56"; a currency other
+    than the euro by its code ("12,00 USD", "12.00 USD"). ``narrow``: French typography for
+    display (a narrow no-break space between groups, a no-break space before the unit); plain
+    spaces otherwise (answers and summaries, which are copied and checked as text)."""
+    code = (currency or "EUR").upper()
+    sign = "-" if value < 0 else ""
+    text = f"{abs(value):,.2f}"
+    if lang == "fr":
+        group, unit = ("\u202f", "\u00a0") if narrow else (" ", " ")
+        text = text.replace(",", group).replace(".", ",")
+        return f"{sign}{text}{unit}{'€' if code == 'EUR' else code}"
+    return f"{sign}€{text}" if code == "EUR" else f"{sign}{text} {code}"

@@ -14,6 +14,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from lexo.understand.amounts import format_amount
+
 SUPPORTED = ("fr", "en")
 DEFAULT = "fr"
 LANG_COOKIE = "lang"
@@ -99,9 +101,7 @@ class Translator:
         value, currency = found
         if not isinstance(value, int | float):
             return str(value)
-        symbol = {"EUR": "€", "USD": "$", "GBP": "£"}.get(currency or "EUR", currency or "")
-        text = self.number(float(value), 2)
-        return f"{text}\u00a0{symbol}" if self.lang == "fr" else f"{symbol}{text}"
+        return format_amount(float(value), currency, lang=self.lang, narrow=True)
 
     def date_text(self, value: str | None) -> str:
         """An ISO date (YYYY-MM-DD) in the language's order; anything else unchanged."""

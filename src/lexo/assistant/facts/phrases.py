@@ -9,6 +9,7 @@ from typing import Any
 
 from lexo.assistant.facts.periods import MONTHS_EN, MONTHS_FR, en_date, fr_date
 from lexo.assistant.facts.words import fold, word_set
+from lexo.understand.amounts import format_amount
 
 #: Type → (French singular, plural, feminine, English singular, plural).
 TYPE_NAMES: dict[str | None, tuple[str, str, bool, str, str]] = {
@@ -150,13 +151,7 @@ def to(name: str) -> str:
 
 def money(value: float, currency: str | None = None) -> tuple[str, str]:
     """(``1 234,56 €``, ``€1,234.56``)."""
-    code = (currency or "EUR").upper()
-    sign = "-" if value < 0 else ""
-    text = f"{abs(value):,.2f}"
-    fr = sign + text.replace(",", " ").replace(".", ",")
-    if code == "EUR":
-        return f"{fr} €", f"{sign}€{text}"
-    return f"{fr} {code}", f"{sign}{text} {code}"
+    return format_amount(value, currency), format_amount(value, currency, lang="en")
 
 
 def day(value: date) -> tuple[str, str]:

@@ -16,7 +16,8 @@ FIELD_RULES: tuple[tuple[str, str], ...] = (
      r"|\b(?:numero )?spi\b|\bnif\b", "tax_number"),
     (rf"\b{NUM}{OF} tva(?: intra(?:communautaire)?)?\b|\btva intra(?:communautaire)?\b"
      r"|\bidentifiant tva\b", "vat_number"),
-    (rf"\b{NUM}{OF} factures?\b", "invoice_number"),
+    (rf"\b{NUM}{OF} factures?\b|\b{NUM} (?:porte|portait|a|avait|figure sur){OF} factures?\b",
+     "invoice_number"),
     (rf"\b{NUM}{OF} (?:contrat|police|adherent|assure|societaire)\b", "policy_number"),
     (rf"\b{NUM}{OF} (?:client|dossier|allocataire|avis|reference|compte client)\b"
      r"|\breferences?\b|\bref\b|\b(?:code|identifiant) client\b", "reference"),
@@ -194,6 +195,7 @@ NOT_NAMES = (
         paiement paiements reglement reglements mes tous toutes prochain prochaine dernier
         derniere echeance echeances montant limite dernieres derniers recu info infos
         information informations francais euros euro quel quelle nombre combien ma mon
+        date datee datees dates porte portant porter figure figurant
         """
     )
 )
