@@ -207,6 +207,21 @@ def test_a_generated_sentence_that_loops_is_not_shown(filed: Runtime) -> None:
     assert {c.document_id for c in answer.citations} == _ids(filed, "caf-mars.pdf")
 
 
+def test_a_model_s_refusal_of_what_the_named_letter_says_gives_its_quotes(
+    filed: Runtime,
+) -> None:
+    refusal = ["Je ne trouve pas cette information dans vos documents."]
+    # The question only names the letter: its opening answers it, whatever the model says.
+    answer = _assistant(filed, ScriptedLLM(refusal)).ask("Que dit la lettre de la CAF ?")
+    assert "213,45" in answer.answer and answer.model is None
+    assert {c.document_id for c in answer.citations} == _ids(filed, "caf-mars.pdf")
+    # A narrower question: the model's refusal stands.
+    answer = _assistant(filed, ScriptedLLM(refusal)).ask(
+        "Pourquoi mon aide au logement a-t-elle été révisée ?"
+    )
+    assert answer.answer == NOT_FOUND_FR and answer.model == "scripted-1"
+
+
 def test_a_computed_answer_does_not_wait_for_a_slow_model(
     filed: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:

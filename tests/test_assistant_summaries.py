@@ -15,14 +15,8 @@ from sqlalchemy import update
 
 from lexo.api.app import create_app
 from lexo.assistant import fill
-from lexo.assistant.summaries import (
-    Summarizer,
-    acceptable,
-    french_amount,
-    french_date,
-    template_summary,
-    template_title,
-)
+from lexo.assistant.summaries import Summarizer, acceptable
+from lexo.assistant.templates import french_amount, french_date, template_summary, template_title
 from lexo.assistant.verify import Evidence, unverified
 from lexo.llm import LLMError
 from lexo.runtime import Runtime

@@ -28,7 +28,7 @@ from lexo.assistant.facts import FactAnswer, interpret
 from lexo.assistant.retrieve import Passage, content_words, holds, retrieve
 from lexo.assistant.verify import Evidence, claims, complete_sentences, sentences, unverified
 from lexo.errors import BadInputError
-from lexo.index.text import tokens, word_cuts
+from lexo.index.text import shorten, tokens
 from lexo.llm import LLM, LLMError
 from lexo.search.service import SearchService
 from lexo.store import listing
@@ -206,7 +206,9 @@ class Assistant:
             log.warning("The language model could not answer: %s", exc)
             return
         if not shown:
-            if refused:
+            # A small model may refuse what the named document plainly says: its opening is
+            # then quoted (the caller's fallback) rather than "je ne trouve pas".
+            if refused and not any(p.opening for p in passages):
                 yield Event(
                     "answer", answer=Answer(NOT_FOUND_FR, method="retrieval", model=llm.model)
                 )
@@ -297,11 +299,7 @@ def _norm(text: str) -> str:
 def _trim(quote: str) -> str:
     """``quote`` within :data:`QUOTE_CHARS`, cut between words and never inside a number
     ("63000" cut to "630" would quote a postal code no document holds)."""
-    quote = " ".join(quote.split())
-    if len(quote) <= QUOTE_CHARS:
-        return quote
-    cuts = [c for c in word_cuts(quote) if c < QUOTE_CHARS]
-    return quote[: cuts[-1] if cuts else 0].rstrip(" ,;:") + "…"
+    return shorten(quote, QUOTE_CHARS)
 
 
 def _unique(citations: Iterator[Citation]) -> list[Citation]:

@@ -61,6 +61,9 @@ class Passage:
     page: int
     text: str
     score: float
+    #: The document's opening, for a question that only names its documents ("Que dit la
+    #: lettre de la CAF ?"): it holds the answer whatever the model thinks.
+    opening: bool = False
 
 
 def content_words(question: str) -> list[str]:
@@ -115,7 +118,7 @@ def retrieve(
         return []
     if allowed is not None and len(doc_ids) <= 3 and _asks_about_documents(words, passages):
         # "What does the CAF letter say?": the letter itself, from its beginning.
-        opening = [Passage(d, c.page, c.text, 1.0) for d, c in passages if c.ordinal < 3]
+        opening = [Passage(d, c.page, c.text, 1.0, True) for d, c in passages if c.ordinal < 3]
         return opening[:limit]
     if not words:
         return []

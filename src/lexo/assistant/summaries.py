@@ -1,6 +1,6 @@
 """Each document's short French title and two-to-three-sentence summary.
 
-The template (:func:`template_title`, :func:`template_summary`) is written from the fields
+The template (:mod:`lexo.assistant.templates`) is written from the fields
 alone and is good on its own: "Facture EDF du 12 mars 2025", "Montant total : 1 234,56 €, à
 payer au plus tard le 30 mars 2025." When a language model is there, it first fills the
 fields the rules left empty (:mod:`lexo.assistant.fill`), then is asked for a title and a
@@ -17,8 +17,6 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping
-from datetime import date
-from pathlib import PurePath
 from typing import Any
 
 from lexo.assistant import prompts
@@ -29,26 +27,15 @@ from lexo.assistant.fill import (
     fill_missing,
     parse_json,
 )
+from lexo.assistant.templates import MAX_TITLE, template_summary, template_title, type_label
 from lexo.assistant.verify import Evidence, keep_verified, sentences
 from lexo.errors import NotFoundError, NotReadyError
 from lexo.llm import LLM, LLMError, Message
 from lexo.store import summaries as store
 from lexo.store.db import Database
-from lexo.understand.amounts import format_amount
-from lexo.understand.results import DOC_TYPES
 
 log = logging.getLogger(__name__)
 
-MONTHS = (
-    "janvier", "février", "mars", "avril", "mai", "juin",
-    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
-)  # fmt: skip
-#: Types named in the feminine ("émise par"), and types about a month ("de mars 2025").
-FEMININE = {"facture", "attestation", "quittance_loyer"}
-MONTHLY = {"bulletin_salaire", "releve_bancaire", "quittance_loyer"}
-#: What a document's total is called in its summary ("Montant" when not listed).
-AMOUNT_LABELS = {"facture": "Montant total", "bulletin_salaire": "Net à payer"}
-MAX_TITLE = 80
 MAX_SUMMARY = 500
 MAX_TOKENS = 120
 SOURCES = ("llm", "template", "user")
@@ -80,160 +67,6 @@ _MARKUP = (
 )  # fmt: skip
 
 
-# -- French formats -------------------------------------------------------------------------
-
-
-def french_date(value: Any) -> str | None:
-    """``2025-03-12`` → "12 mars 2025" ("1er" for the first of a month)."""
-    day = _as_date(value)
-    if day is None:
-        return None
-    first = "1er" if day.day == 1 else str(day.day)
-    return f"{first} {MONTHS[day.month - 1]} {day.year}"
-
-
-def french_month(value: Any) -> str | None:
-    """``2025-03`` (or a date) → "mars 2025"."""
-    text = str(value or "")
-    match = re.fullmatch(r"(\d{4})-(\d{2})", text)
-    if match and 1 <= int(match[2]) <= 12:
-        return f"{MONTHS[int(match[2]) - 1]} {match[1]}"
-    day = _as_date(value)
-    return f"{MONTHS[day.month - 1]} {day.year}" if day else None
-
-
-def french_amount(value: Any, currency: str | None = "EUR") -> str | None:
-    """``1234.56`` → "1 234,56 €" (another currency by its code: "12,00 USD"); None when the
-    field holds no number."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        return format_amount(float(value), currency)
-    except ValueError:
-        return None
-
-
-def _as_date(value: Any) -> date | None:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return None
-
-
-def _of(month: str) -> str:
-    """ "de mars", "d'avril", "d'août", "d'octobre"."""
-    return f"d'{month}" if month[0] in "aeiouéèêàâîôûh" else f"de {month}"
-
-
-# -- Templates ------------------------------------------------------------------------------
-
-
-def _label(doc_type: str | None) -> str:
-    if doc_type in (None, "autre") or doc_type not in DOC_TYPES:
-        return "Document"
-    return DOC_TYPES[doc_type][0]
-
-
-def _issuer(values: Mapping[str, Any]) -> str | None:
-    issuer = " ".join(str(values.get("issuer") or "").split())
-    return _shorten(issuer, 50) if issuer else None
-
-
-def _month_of(values: Mapping[str, Any]) -> str | None:
-    for name in ("period", "period_start", "date", "period_end"):
-        month = french_month(values.get(name)) if values.get(name) else None
-        if month:
-            return month
-    return None
-
-
-def template_title(doc_type: str | None, values: Mapping[str, Any], original_name: str) -> str:
-    """A short French title from the fields: "Facture EDF du 12 mars 2025", "Avis
-    d'imposition 2024 — DGFiP", "Bulletin de salaire de mars 2025 — ACME"; with nothing to
-    go on, the type and the file's name."""
-    label, issuer = _label(doc_type), _issuer(values)
-    when = french_date(values.get("date"))
-    if doc_type == "avis_imposition":
-        day = _as_date(values.get("date")) or _as_date(values.get("period_start"))
-        title = f"{label} {day.year}" if day else label
-        title = f"{title} — {issuer}" if issuer else title
-    elif doc_type in MONTHLY and _month_of(values):
-        title = f"{label} {_of(str(_month_of(values)))}"
-        title = f"{title} — {issuer}" if issuer else title
-    elif issuer or when:
-        title = " ".join(p for p in (label, issuer, f"du {when}" if when else None) if p)
-    else:
-        stem = PurePath(original_name).stem.replace("_", " ").strip() or original_name
-        title = f"{label} — {stem}"
-    return _shorten(title, MAX_TITLE)
-
-
-def template_summary(doc_type: str | None, values: Mapping[str, Any]) -> str:
-    """Two or three French sentences from the fields: who sent what and when, the amount and
-    the due date, the reference. Every value in them is a field's value."""
-    who, money, ref = _who(doc_type, values), _money(doc_type, values), _ref(values)
-    if money is None and ref is None:
-        return f"{who} Aucun montant ni échéance relevé."
-    return " ".join(s for s in (who, money, ref) if s)
-
-
-def _who(doc_type: str | None, values: Mapping[str, Any]) -> str:
-    label, issuer = _label(doc_type), _issuer(values)
-    sent = "émise" if doc_type in FEMININE else "émis"
-    parts = [label]
-    if doc_type in MONTHLY and _month_of(values):
-        parts.append(f"{_of(str(_month_of(values)))}")
-    if issuer:
-        parts.append(f"{sent} par {issuer}")
-    when = french_date(values.get("date"))
-    if when:
-        parts.append(f"le {when}" if issuer else f"du {when}")
-    if len(parts) == 1:
-        parts.append("sans émetteur ni date relevés")
-    if doc_type == "facture" and values.get("invoice_number"):
-        parts[-1] += f", n° {values['invoice_number']}"
-    return " ".join(parts) + "."
-
-
-def _money(doc_type: str | None, values: Mapping[str, Any]) -> str | None:
-    amount = (
-        french_amount(values["amount_total"], values.get("currency"))
-        if values.get("amount_total") is not None
-        else None
-    )
-    due = french_date(values.get("due_date"))
-    label = AMOUNT_LABELS.get(doc_type or "", "Montant")
-    if amount and due:
-        return f"{label} : {amount}, à payer au plus tard le {due}."
-    if amount:
-        return f"{label} : {amount}."
-    return f"À payer au plus tard le {due}." if due else None
-
-
-def _ref(values: Mapping[str, Any]) -> str | None:
-    for name, label in (
-        ("reference", "Référence"),
-        ("tax_number", "Numéro fiscal"),
-        ("policy_number", "Numéro de contrat"),
-    ):
-        if values.get(name):
-            return f"{label} : {values[name]}."
-    return None
-
-
-def _shorten(text: str, most: int) -> str:
-    """``text`` in at most ``most`` characters, cut between words."""
-    text = " ".join(text.split())
-    if len(text) <= most:
-        return text
-    cut = text[: most - 1]
-    if " " in cut and not text[most - 1].isspace():
-        cut = cut.rsplit(" ", 1)[0]
-    return cut.rstrip(" —,;:") + "…"
-
-
 # -- The model's text, checked --------------------------------------------------------------
 
 
@@ -242,7 +75,7 @@ def summary_messages(data: store.SummaryInput, values: Mapping[str, Any]) -> lis
         f"- {name} : {prompts.quoted(str(value))}" for name, value in sorted(values.items())
     )
     task = (
-        f"Type : {_label(data.doc_type)}\nInformations extraites :\n{known or '- (aucune)'}\n\n"
+        f"Type : {type_label(data.doc_type)}\nInformations extraites :\n{known or '- (aucune)'}\n\n"
         f"{SUMMARY_TASK}"
     )
     return document_messages(data.text, task)
@@ -387,7 +220,7 @@ class Summarizer:
         summary = " ".join(str(answer.get("summary") or "").split())
         document = data.text
         evidence = Evidence.of([document], values.values())
-        known = " ".join([_label(data.doc_type), *(str(v) for v in values.values())])
+        known = " ".join([type_label(data.doc_type), *(str(v) for v in values.values())])
         why = acceptable(title, summary, evidence, document, known)
         if why is not None:
             log.info("document %d: the model's summary was not kept (%s)", data.id, why)

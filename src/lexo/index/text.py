@@ -92,3 +92,13 @@ def word_cuts(text: str) -> list[int]:
         if not (m.start() > 0 and m.end() < len(text))
         or not (text[m.start() - 1].isdigit() and text[m.end()].isdigit())
     ]
+
+
+def shorten(text: str, most: int) -> str:
+    """``text``, spaces squeezed, in at most ``most`` characters: cut between words and never
+    inside a number (see :func:`word_cuts`), with "…" where it was cut."""
+    text = " ".join(text.split())
+    if len(text) <= most:
+        return text
+    cuts = [c for c in word_cuts(text) if c < most]
+    return text[: cuts[-1] if cuts else 0].rstrip(" —,;:") + "…"
