@@ -5,6 +5,8 @@ model and an OpenAI-compatible server. Whatever the model, no unchecked number i
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -157,21 +159,23 @@ class ScriptedLLM:
     backend = "scripted"
     model = "scripted-1"
 
-    def __init__(self, pieces: list[str]) -> None:
+    def __init__(self, pieces: list[str], *, first_after: float = 0.0) -> None:
         self.pieces = pieces
+        self.first_after = first_after  # seconds before the first piece (prompt evaluation)
         self.served = 0
-        self.closed = False
+        self.closed = threading.Event()
 
     def complete(self, messages: object, **options: object) -> str:
         return "".join(self.pieces)
 
     def stream(self, messages: object, **options: object) -> Iterator[str]:
         try:
+            time.sleep(self.first_after)
             for piece in self.pieces:
                 self.served += 1
                 yield piece
         finally:
-            self.closed = True
+            self.closed.set()
 
     def load(self) -> None:
         pass
@@ -225,13 +229,15 @@ def test_a_model_s_refusal_of_what_the_named_letter_says_gives_its_quotes(
 def test_a_computed_answer_does_not_wait_for_a_slow_model(
     filed: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The model's wording arrives after the time allowed: the template is shown, and the
-    # generation is stopped at once (the model is free for the next question).
-    monkeypatch.setattr("lexo.assistant.ask.PHRASE_SECONDS", 0.0)
-    llm = ScriptedLLM(["Vous", " avez", " payé", " 175,42", " €", " à", " EDF", "."])
+    # The model's first piece comes after the time allowed (a slow prompt evaluation): the
+    # template is shown without waiting for it, and the generation stops at that piece.
+    monkeypatch.setattr("lexo.assistant.ask.PHRASE_SECONDS", 0.05)
+    pieces = ["En", " 2025", ",", " vos", " 2", " factures", " EDF", " font", " 175,42", " €", "."]
+    llm = ScriptedLLM(pieces, first_after=2.0)
     answer = _assistant(filed, llm).ask("Combien ai-je payé à EDF en 2025 ?")
     assert answer.model is None and "175,42" in answer.answer
-    assert llm.served == 1 and llm.closed
+    assert not llm.closed.is_set()  # shown while the model was still evaluating its prompt
+    assert llm.closed.wait(10) and llm.served == 1
 
 
 def test_a_model_s_wording_of_a_fact_is_kept_when_it_states_the_result(filed: Runtime) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
-import time
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -29,7 +29,7 @@ from lexo.assistant.retrieve import Passage, content_words, holds, retrieve
 from lexo.assistant.verify import Evidence, claims, complete_sentences, sentences, unverified
 from lexo.errors import BadInputError
 from lexo.index.text import shorten, tokens
-from lexo.llm import LLM, LLMError
+from lexo.llm import LLM, LLMError, Message
 from lexo.search.service import SearchService
 from lexo.store import listing
 from lexo.store import pages as page_store
@@ -128,23 +128,10 @@ class Assistant:
     def _phrase(self, llm: LLM, question: str, computed: str, evidence: Evidence) -> str | None:
         """The model's wording of a computed answer, if it states every number of the answer
         and nothing else (else None: the template is used)."""
-        pieces: list[str] = []
-        deadline = time.perf_counter() + PHRASE_SECONDS
-        stream = llm.stream(prompts.phrase_messages(question, computed), max_tokens=PHRASE_TOKENS)
-        try:
-            for piece in stream:
-                pieces.append(piece)
-                if time.perf_counter() > deadline:
-                    # Too slow to be worth waiting for: the computed answer is shown now.
-                    return None
-        except LLMError as exc:
-            log.warning("The language model could not phrase an answer: %s", exc)
+        text = _within(llm, prompts.phrase_messages(question, computed), PHRASE_SECONDS)
+        if text is None:
             return None
-        finally:
-            # Stops the generation (and frees the model for the next question).
-            if (close := getattr(stream, "close", None)) is not None:
-                close()
-        text = " ".join("".join(pieces).split())
+        text = " ".join(text.split())
         if not text or any(prompts.echoes_prompt(s, question) for s in sentences(text)):
             return None
         if unverified(text, evidence):
@@ -285,6 +272,38 @@ class Assistant:
                 if all(holds(held, w) for w in wanted):
                     found.add(doc)
         return found
+
+
+def _within(llm: LLM, messages: list[Message], seconds: float) -> str | None:
+    """The model's whole answer if it comes within ``seconds``, else None at once. The
+    generation runs aside and is stopped at its next piece (a slow prompt evaluation cannot
+    hold the answer back; the model is soon free for the next question)."""
+    pieces: list[str] = []
+    cancel, done = threading.Event(), threading.Event()
+    failed: list[LLMError] = []
+
+    def generate() -> None:
+        stream = llm.stream(messages, max_tokens=PHRASE_TOKENS)
+        try:
+            for piece in stream:
+                if cancel.is_set():
+                    return
+                pieces.append(piece)
+        except LLMError as exc:
+            failed.append(exc)
+        finally:
+            if (close := getattr(stream, "close", None)) is not None:
+                close()  # stops the generation
+            done.set()
+
+    threading.Thread(target=generate, name="lexo-phrase", daemon=True).start()
+    if not done.wait(seconds):
+        cancel.set()
+        return None
+    if failed:
+        log.warning("The language model could not phrase an answer: %s", failed[0])
+        return None
+    return "".join(pieces)
 
 
 def _say(answer: Answer) -> Iterator[Event]:
