@@ -164,6 +164,7 @@ class ScriptedLLM:
         self.first_after = first_after  # seconds before the first piece (prompt evaluation)
         self.served = 0
         self.closed = threading.Event()
+        self.speed: float | None = None  # tokens/s of its last generation, as back-ends say
 
     def complete(self, messages: object, **options: object) -> str:
         return "".join(self.pieces)
@@ -181,7 +182,7 @@ class ScriptedLLM:
         pass
 
     def status(self) -> dict[str, object]:
-        return {"backend": self.backend}
+        return {"backend": self.backend, "last_tokens_per_s": self.speed}
 
 
 def _assistant(runtime: Runtime, llm: ScriptedLLM) -> Assistant:
@@ -238,6 +239,17 @@ def test_a_computed_answer_does_not_wait_for_a_slow_model(
     assert answer.model is None and "175,42" in answer.answer
     assert not llm.closed.is_set()  # shown while the model was still evaluating its prompt
     assert llm.closed.wait(10) and llm.served == 1
+
+
+def test_a_model_too_slow_to_word_a_fact_in_time_is_not_asked(filed: Runtime) -> None:
+    pieces = ["En", " 2025", ",", " vos", " 2", " factures", " EDF", " font", " 175,42", " €", "."]
+    llm = ScriptedLLM(pieces)
+    llm.speed = 18.0  # tokens/s: Gemma 270M on one core
+    answer = _assistant(filed, llm).ask("Combien ai-je payé à EDF en 2025 ?")
+    assert answer.model is None and "175,42" in answer.answer and llm.served == 0
+    llm.speed = 60.0
+    answer = _assistant(filed, llm).ask("Combien ai-je payé à EDF en 2025 ?")
+    assert answer.model == "scripted-1" and llm.served == len(pieces)
 
 
 def test_a_model_s_wording_of_a_fact_is_kept_when_it_states_the_result(filed: Runtime) -> None:

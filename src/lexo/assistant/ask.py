@@ -43,6 +43,8 @@ MAX_TOKENS = 220
 #: A computed answer waits at most this long for the model's wording (seconds), then the
 #: template is shown: a fact must not wait on a slow model (goal: first token within 1.5 s).
 PHRASE_SECONDS = 1.0
+#: Tokens a wording of a computed answer takes at least (a short French sentence).
+PHRASE_MIN_TOKENS = 25
 #: Longest wording of a computed answer, tokens.
 PHRASE_TOKENS = 80
 #: Longest quote in a citation, characters.
@@ -128,6 +130,12 @@ class Assistant:
     def _phrase(self, llm: LLM, question: str, computed: str, evidence: Evidence) -> str | None:
         """The model's wording of a computed answer, if it states every number of the answer
         and nothing else (else None: the template is used)."""
+        speed = llm.status().get("last_tokens_per_s")
+        if isinstance(speed, int | float) and speed * PHRASE_SECONDS < PHRASE_MIN_TOKENS:
+            # This model cannot write a sentence in the time allowed (Gemma 270M on one core:
+            # 16-20 tokens/s): the computed answer is shown at once. Its speed is measured
+            # again by every open answer and summary it writes.
+            return None
         text = _within(llm, prompts.phrase_messages(question, computed), PHRASE_SECONDS)
         if text is None:
             return None
