@@ -6,7 +6,9 @@ import logging
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,7 +17,7 @@ from lexo.api.app import create_app
 from lexo.runtime import Runtime
 from lexo.settings import Settings
 
-from .conftest import make_settings, make_text_pdf
+from .conftest import make_settings, make_text_pdf, render_png
 
 FACTURE = [
     "Énergie Bleue SAS — Facture d'électricité",
@@ -93,11 +95,22 @@ def test_upload_process_read_search_delete(
     assert client.get("/api/v1/search", params={"q": "electricite"}).json()["results"] == []
 
 
-def test_bad_inputs_end_failed_with_a_reason(client: TestClient, corpus: Path) -> None:
-    r = client.post("/api/v1/documents", files={"file": ("notes.txt", b"just some text\n")})
-    assert r.status_code == 202 and r.json()["status"] == "failed"
-    assert "not a supported" in r.json()["error"].lower() or "support" in r.json()["error"]
+def test_an_upload_of_an_unsupported_type_is_refused_at_once(client: TestClient) -> None:
+    """Issue 18: it was filed as a failed document; the sender is there to be told (415)."""
+    for name, data in (("notes.txt", b"just some text\n"), ("facture.pdf", b"PK\x03\x04zip")):
+        r = client.post("/api/v1/documents", files={"file": (name, data)})
+        assert r.status_code == 415, r.text
+        error = r.json()["error"]
+        assert error["code"] == "unsupported_file"
+        assert "LEXO accepts PDF, PNG, JPEG, TIFF" in error["message"]
+    named_pdf = client.post("/api/v1/documents", files={"file": ("a.pdf", b"%PD not quite\n")})
+    assert "plain text" in named_pdf.json()["error"]["message"]  # what it looks like, not its name
+    assert client.get("/api/v1/documents").json()["total"] == 0  # nothing was filed
+    files = _runtime(client).settings.data_dir
+    assert not [p for p in files.rglob("*") if p.is_file() and p.suffix != ".db"]
 
+
+def test_bad_inputs_end_failed_with_a_reason(client: TestClient, corpus: Path) -> None:
     invalid = (corpus / "ocrmypdf" / "invalid.pdf").read_bytes()
     doc_id = client.post("/api/v1/documents", files={"file": ("invalid.pdf", invalid)}).json()["id"]
     _process(client)
@@ -139,6 +152,93 @@ def test_a_method_not_allowed_says_which_are(client: TestClient) -> None:
     assert response.status_code == 405
     assert response.headers["allow"] == "GET"
     assert response.json()["error"]["code"] == "http_error"
+
+
+def test_every_error_is_the_documented_json(settings: Settings) -> None:
+    """Unknown routes, wrong methods, invalid requests and unexpected exceptions alike."""
+
+    def boom() -> None:
+        raise RuntimeError("secret detail")
+
+    app = create_app(runtime=Runtime(settings))
+    app.add_api_route("/api/v1/boom", boom)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answers = {
+            404: client.get("/api/v1/no-such-route"),
+            405: client.delete("/api/v1/search"),
+            422: client.get("/api/v1/documents/abc"),
+            500: client.get("/api/v1/boom"),
+        }
+    for status, response in answers.items():
+        assert response.status_code == status
+        assert response.headers["content-type"] == "application/json", status
+        assert set(response.json()) == {"error"}
+        assert {"code", "message"} <= set(response.json()["error"]), status
+    assert answers[500].json()["error"]["code"] == "internal"
+    assert "secret" not in answers[500].text
+
+
+def test_timestamps_carry_their_time_zone(client: TestClient, tmp_path: Path) -> None:
+    """OpenAPI's date-time is RFC 3339: SQLite gave the stored UTC back without its zone."""
+    pdf = make_text_pdf(tmp_path / "facture.pdf", [FACTURE])
+    created = client.post("/api/v1/documents", files={"file": ("f.pdf", pdf.read_bytes())})
+    _process(client)
+    doc = client.get(f"/api/v1/documents/{created.json()['id']}").json()
+    task = client.get(f"/api/v1/tasks/{created.json()['task_id']}").json()
+    listed = client.get("/api/v1/documents").json()["items"][0]
+    stamps = [doc[k] for k in ("created_at", "updated_at", "processed_at")]
+    stamps += [task[k] for k in ("created_at", "started_at", "finished_at")]
+    stamps += [listed["created_at"]]
+    for stamp in stamps:
+        parsed = datetime.fromisoformat(stamp)
+        assert parsed.utcoffset() == timedelta(0), stamp
+        assert abs(datetime.now(UTC) - parsed) < timedelta(minutes=5), stamp
+
+
+def test_the_schema_declares_every_answer_and_media_type(tmp_path: Path) -> None:
+    """Issue 18's fuzz run: 404, 400, 415 and 422 answered but undeclared, 422 declared with
+    FastAPI's body instead of ours, and the downloads declared as JSON."""
+    doc = create_app(make_settings(tmp_path)).openapi()
+    paths = doc["paths"]
+    problem = {"$ref": "#/components/schemas/Problem"}
+
+    def answers(path: str, method: str) -> dict[str, Any]:
+        found: dict[str, Any] = paths[path][method]["responses"]
+        return found
+
+    for path, methods in paths.items():
+        for method, operation in methods.items():
+            for status, answer in operation["responses"].items():
+                if status.startswith(("4", "5")):
+                    schema = answer["content"]["application/json"]["schema"]
+                    assert schema == problem, (method, path, status)
+            if "{" in path:
+                assert {"404", "422"} <= set(operation["responses"]), (method, path)
+            if method in ("post", "patch", "put", "delete"):  # the session's CSRF check
+                assert "403" in operation["responses"], (method, path)
+    assert "HTTPValidationError" not in str(doc)
+    assert {"400", "413", "415", "422"} <= set(answers("/api/v1/documents", "post"))
+    original = answers("/api/v1/documents/{doc_id}/original", "get")["200"]["content"]
+    assert {"application/pdf", "image/jpeg", "image/png", "image/tiff"} <= set(original)
+    assert "application/octet-stream" in original and "application/json" not in original
+    archive = answers("/api/v1/documents/{doc_id}/archive", "get")["200"]["content"]
+    assert set(archive) == {"application/pdf"}
+    assert "409" in answers("/api/v1/documents/{doc_id}/archive", "get")
+
+
+def test_originals_download_as_attachments_of_their_type(
+    client: TestClient, tmp_path: Path
+) -> None:
+    png = render_png(make_text_pdf(tmp_path / "a.pdf", [FACTURE]), tmp_path / "scan.png")
+    doc_id = client.post(
+        "/api/v1/documents", files={"file": ("relevé n°1.png", png.read_bytes(), "text/html")}
+    ).json()["id"]
+    original = client.get(f"/api/v1/documents/{doc_id}/original")
+    assert original.status_code == 200 and original.content == png.read_bytes()
+    # The type read from the bytes, never the one the sender claimed.
+    assert original.headers["content-type"] == "image/png"
+    disposition = original.headers["content-disposition"]
+    assert disposition.startswith("attachment;") and "filename*=utf-8''relev%C3%A9" in disposition
 
 
 def test_upload_limit(tmp_path: Path) -> None:

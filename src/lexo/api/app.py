@@ -120,6 +120,7 @@ def create_app(
         summary="Local-first assistant for administrative paperwork.",
         lifespan=lifespan,
         dependencies=[Depends(require_token)],
+        responses=errors.problems(401, 403),  # require_token and its CSRF check, everywhere
     )
     app.state.runtime = runtime
     errors.install(app)

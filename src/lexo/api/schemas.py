@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from lexo.document import OcrStrategy
+
+
+def _utc(value: datetime) -> datetime:
+    # The store writes UTC; SQLite gives it back without its zone, PostgreSQL with it.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+#: A timestamp always written with its time zone (RFC 3339, as OpenAPI's date-time says).
+Timestamp = Annotated[datetime, AfterValidator(_utc)]
 
 
 class IngestOut(BaseModel):
@@ -89,9 +98,9 @@ class DocumentSummary(BaseModel):
     )
     error: str | None
     source: str
-    created_at: datetime
-    updated_at: datetime
-    processed_at: datetime | None
+    created_at: Timestamp
+    updated_at: Timestamp
+    processed_at: Timestamp | None
 
 
 class DocumentOut(DocumentSummary):
@@ -101,7 +110,7 @@ class DocumentOut(DocumentSummary):
     summary: str | None = Field(None, description="Two or three French sentences.")
     summary_source: str | None = Field(None, description="llm, template or user.")
     summary_model: str | None = Field(None, description="The model that wrote it (llm).")
-    summarized_at: datetime | None = Field(
+    summarized_at: Timestamp | None = Field(
         None, description="When the title and summary were written; null: one is on its way."
     )
     fields: dict[str, Any] = Field(
@@ -175,9 +184,9 @@ class TaskOut(BaseModel):
     attempts: int
     error: str | None
     progress: dict[str, int]
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
+    created_at: Timestamp
+    started_at: Timestamp | None
+    finished_at: Timestamp | None
 
 
 class DocumentPatch(BaseModel):
@@ -275,7 +284,7 @@ class SummaryOut(BaseModel):
     summary: str | None
     summary_source: str | None = Field(description="llm, template or user.")
     summary_model: str | None = Field(None, description="The model whose text was kept.")
-    summarized_at: datetime | None
+    summarized_at: Timestamp | None
     filled: list[str] = Field(
         default_factory=list,
         description="Fields the model filled, each found in the text (source 'llm').",

@@ -12,6 +12,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from lexo.api.deps import MAX_ROW, RuntimeDep
+from lexo.api.errors import problems
 from lexo.assistant.ask import MAX_QUESTION, Event
 from lexo.errors import LexoError
 
@@ -56,7 +57,7 @@ class AskOut(BaseModel):
     "/ask",
     response_model=AskOut,
     summary="Ask a question about your documents (French); cited, checked answers",
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses={200: {"content": {"text/event-stream": {}}}, **problems(400, 422)},
 )
 def ask(runtime: RuntimeDep, body: AskIn) -> Any:
     events = runtime.assistant.stream(body.question, body.document_ids)

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Body, Depends, Query, Response
 
 from lexo.api.deadline_schemas import DeadlineOut, DeadlinesOut, DismissalOut, DismissIn
 from lexo.api.deps import RowId, RuntimeDep
+from lexo.api.errors import problems
 from lexo.store import deadlines as store
 from lexo.store.deadlines import Deadlines
 
@@ -21,6 +22,7 @@ router = APIRouter(prefix="/api/v1", tags=["deadlines"])
 #: The longest window a list may ask for (ten years), ahead or back.
 MAX_DAYS = 3660
 ICS_NAME = "lexo-echeances.ics"
+_NO_DEADLINE = "No such document, or no due date when none is given"
 
 
 def get_deadlines(runtime: RuntimeDep) -> Deadlines:
@@ -30,7 +32,12 @@ def get_deadlines(runtime: RuntimeDep) -> Deadlines:
 DeadlinesDep = Annotated[Deadlines, Depends(get_deadlines)]
 
 
-@router.get("/deadlines", response_model=DeadlinesOut, summary="Payment deadlines, by due date")
+@router.get(
+    "/deadlines",
+    response_model=DeadlinesOut,
+    summary="Payment deadlines, by due date",
+    responses=problems(422),
+)
 def list_deadlines(
     repo: DeadlinesDep,
     include_dismissed: bool = False,
@@ -55,6 +62,7 @@ def list_deadlines(
     "/deadlines/{document_id}/dismiss",
     response_model=DismissalOut,
     summary="Mark a deadline paid (hidden from the list and the calendar)",
+    responses=problems(400, 404, 422, s404=_NO_DEADLINE),
 )
 def dismiss(
     document_id: RowId, repo: DeadlinesDep, body: Annotated[DismissIn | None, Body()] = None
@@ -66,6 +74,7 @@ def dismiss(
     "/deadlines/{document_id}/dismiss",
     response_model=DismissalOut,
     summary="Show a deadline marked paid again",
+    responses=problems(404, 422, s404=_NO_DEADLINE),
 )
 def undismiss(
     document_id: RowId,

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from lexo.api.deps import RuntimeDep
+from lexo.api.errors import problems
 from lexo.api.schemas import DocumentType, DocumentTypes
 from lexo.understand.results import DOC_TYPES, type_label
 
@@ -16,6 +17,7 @@ router = APIRouter(prefix="/api/v1", tags=["documents"])
 @router.get(
     "/facets",
     summary="Counts per document type, issuer and named person, organisation and place",
+    responses=problems(422),
 )
 def facets(runtime: RuntimeDep, limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict[str, Any]:
     found = runtime.documents.filed(limit=limit)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, File, Form, Query, UploadFile, status
 from fastapi.responses import FileResponse
 
 from lexo.api.deps import Offset, RowId, RuntimeDep
+from lexo.api.errors import problems
 from lexo.api.schemas import (
     DocumentList,
     DocumentOut,
@@ -23,6 +24,7 @@ from lexo.api.schemas import (
 )
 from lexo.document import DocumentStatus, OcrStrategy
 from lexo.errors import NotFoundError
+from lexo.readers.detect import ACCEPTED
 from lexo.store import listing
 from lexo.store import summaries as summary_store
 from lexo.understand.results import DOC_TYPES, type_label
@@ -39,12 +41,18 @@ IssuerFilter = Annotated[
 
 router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
 
+#: A file in the answer's body, for the OpenAPI document.
+_FILE = {"schema": {"type": "string", "format": "binary"}}
+#: What an original may be: a type LEXO reads, or the bytes of an inbox file it could not.
+ORIGINAL_TYPES = [*ACCEPTED, "application/octet-stream"]
+
 
 @router.post(
     "",
     response_model=IngestOut,
     status_code=status.HTTP_202_ACCEPTED,
     summary="Upload a document (PDF, PNG, JPEG, TIFF); processing is queued",
+    responses=problems(400, 413, 415, 422),
 )
 def upload(
     runtime: RuntimeDep,
@@ -68,7 +76,12 @@ def upload(
     )
 
 
-@router.get("", response_model=DocumentList, summary="List documents, newest first")
+@router.get(
+    "",
+    response_model=DocumentList,
+    summary="List documents, newest first",
+    responses=problems(422),
+)
 def list_documents(
     runtime: RuntimeDep,
     status: Annotated[DocumentStatus | None, Query(description="Only this status.")] = None,
@@ -89,7 +102,12 @@ def list_documents(
     return DocumentList(items=items, total=total, limit=limit, offset=offset)
 
 
-@router.get("/{doc_id}", response_model=DocumentOut, summary="A document with its text per page")
+@router.get(
+    "/{doc_id}",
+    response_model=DocumentOut,
+    summary="A document with its text per page",
+    responses=problems(404, 422),
+)
 def get_document(
     doc_id: RowId,
     runtime: RuntimeDep,
@@ -120,6 +138,7 @@ def get_document(
     response_model=DocumentOut,
     summary="Correct a document's type, issuer, fields, title or summary; corrections "
     "survive reprocessing",
+    responses=problems(400, 404, 422),
 )
 def correct_document(doc_id: RowId, patch: DocumentPatch, runtime: RuntimeDep) -> DocumentOut:
     changes, texts = patch.changes(), patch.texts()
@@ -136,7 +155,7 @@ def correct_document(doc_id: RowId, patch: DocumentPatch, runtime: RuntimeDep) -
     "/{doc_id}/summary",
     response_model=SummaryOut,
     summary="Write the document's title and summary again, now (yours are kept)",
-    responses={409: {"description": "The document is not processed yet"}},
+    responses=problems(404, 409, 422),
 )
 def regenerate_summary(doc_id: RowId, runtime: RuntimeDep) -> SummaryOut:
     """From the fields, or by the language model when there is one and its text checks
@@ -149,6 +168,7 @@ def regenerate_summary(doc_id: RowId, runtime: RuntimeDep) -> SummaryOut:
     response_model=ReprocessOut,
     status_code=status.HTTP_202_ACCEPTED,
     summary="Process a document again (corrected values are kept)",
+    responses=problems(400, 404, 422),
 )
 def reprocess(
     doc_id: RowId,
@@ -167,21 +187,45 @@ def reprocess(
     return ReprocessOut(id=doc_id, status=DocumentStatus.QUEUED.value, task_id=task_id)
 
 
-@router.get("/{doc_id}/original", summary="Download the original file, unchanged")
+@router.get(
+    "/{doc_id}/original",
+    response_class=FileResponse,
+    summary="Download the original file, unchanged",
+    responses={
+        200: {
+            "description": "The original, as an attachment, with the type read from its bytes",
+            "content": dict.fromkeys(ORIGINAL_TYPES, _FILE),
+        },
+        **problems(404, 422),
+    },
+)
 def get_original(doc_id: RowId, runtime: RuntimeDep) -> FileResponse:
     doc = _get(runtime, doc_id, with_pages=False)
     path = runtime.originals.path_for(doc["sha256"], doc["mime"])
     if not path.exists():
         raise NotFoundError(f"The original of document {doc_id} is missing from the store.")
-    return FileResponse(path, media_type=doc["mime"], filename=doc["original_name"])
+    # An attachment: a browser saves it rather than showing a stranger's file in our origin.
+    return FileResponse(
+        path,
+        media_type=doc["mime"],
+        filename=doc["original_name"],
+        content_disposition_type="attachment",
+    )
 
 
 @router.get(
     "/{doc_id}/archive",
+    response_class=FileResponse,
     summary="Download the searchable archive PDF of a scanned document",
     responses={
-        404: {"description": "Unknown document, or no scanned page (the original is searchable)"},
-        409: {"description": "The document is not processed (queued, processing or failed)"},
+        200: {"description": "The archive PDF", "content": {"application/pdf": _FILE}},
+        **problems(
+            404,
+            409,
+            422,
+            s404="Unknown document, or no scanned page (the original is searchable)",
+            s422="Invalid id, or the original cannot be made into a PDF",
+        ),
     },
 )
 def get_archive(doc_id: RowId, runtime: RuntimeDep) -> FileResponse:
@@ -194,7 +238,12 @@ def get_archive(doc_id: RowId, runtime: RuntimeDep) -> FileResponse:
     return FileResponse(path, media_type="application/pdf", filename=name)
 
 
-@router.delete("/{doc_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a document")
+@router.delete(
+    "/{doc_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a document",
+    responses=problems(404, 422),
+)
 def delete_document(doc_id: RowId, runtime: RuntimeDep) -> None:
     """The document, its original and the pictures cached from it."""
     if runtime.delete_document(doc_id) is None:

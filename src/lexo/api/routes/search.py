@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from lexo.api.deps import RuntimeDep
+from lexo.api.errors import problems
 from lexo.api.routes.documents import DocTypeFilter, IssuerFilter
 from lexo.api.schemas import SearchHit, SearchOut
 from lexo.store.filters import SearchFilters
@@ -19,6 +20,7 @@ router = APIRouter(prefix="/api/v1/search", tags=["search"])
     "",
     response_model=SearchOut,
     summary="Search documents: hybrid (BM25 + embeddings), accent-insensitive, with filters",
+    responses=problems(422, 503, s503="mode=vector without an embedding model"),
 )
 def search(
     runtime: RuntimeDep,
