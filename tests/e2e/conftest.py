@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,13 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """``lexo serve`` in its own folder (no .env of the checkout), SQLite, inbox watched."""
-    home = tmp_path_factory.mktemp("serve")
+    with serving(tmp_path_factory.mktemp("serve")) as running:
+        yield running
+
+
+@contextmanager
+def serving(home: Path, token: str = "") -> Iterator[Server]:
+    """``lexo serve`` in ``home``, with ``LEXO_API_TOKEN=token``, until the block ends."""
     port = _free_port()
     env = {
         **os.environ,
@@ -70,7 +77,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "LEXO_INBOX_DIR": str(home / "inbox"),
         "LEXO_MODELS_DIR": str(home / "ml_models"),
         "LEXO_DATABASE_URL": "",
-        "LEXO_API_TOKEN": "",
+        "LEXO_API_TOKEN": token,
         "LEXO_INBOX_STABLE_SECONDS": "0.3",
         "LEXO_LOG_LEVEL": "WARNING",
     }
@@ -91,7 +98,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(url, proc, log)
+        _wait_healthy(url, proc, log, {"Authorization": f"Bearer {token}"} if token else {})
         yield Server(url, home / "data", home / "inbox", log)
     finally:
         proc.terminate()
@@ -102,13 +109,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             proc.wait()
 
 
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+def _wait_healthy(
+    url: str, proc: subprocess.Popen[bytes], log: Path, headers: dict[str, str]
+) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             pytest.fail(f"lexo serve exited with {proc.returncode}:\n{log.read_text()}")
         try:
-            if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
+            if httpx.get(f"{url}/api/v1/health", headers=headers, timeout=1).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
@@ -129,8 +138,15 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(browser: Any, server: Server) -> Iterator[Any]:
-    """A French desktop page; any request to another host fails the test."""
+def console_errors() -> list[str]:
+    """What the page's console reported as errors; a test that causes one on purpose (an
+    upload refused with a 4xx) takes it out before the page's check."""
+    return []
+
+
+@pytest.fixture
+def page(browser: Any, server: Server, console_errors: list[str]) -> Iterator[Any]:
+    """A French desktop page; any request to another host, or an error, fails the test."""
     context = browser.new_context(locale="fr-FR", viewport=DESKTOP, base_url=server.url)
     outside: list[str] = []
 
@@ -142,7 +158,7 @@ def page(browser: Any, server: Server) -> Iterator[Any]:
             route.abort()
 
     context.route("**/*", guard)
-    errors: list[str] = []
+    errors = console_errors
     pg = context.new_page()
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
     # Console errors include Content-Security-Policy violations and failed loads.

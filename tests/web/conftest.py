@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -96,3 +97,19 @@ def add_facture_and_avis(runtime: Runtime, folder: Path) -> tuple[int, int]:
     set_understanding(runtime, facture, doc_type="facture", issuer="Énergie Bleue SAS")
     set_understanding(runtime, avis, doc_type="avis_imposition", issuer=None, fields=None)
     return facture, avis
+
+
+def log_in(client: TestClient, token: str, next: str = "/") -> Any:
+    """Log in through the form, as a browser does: its CSRF field comes with the form."""
+    form = client.get("/login")
+    field = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert field, "the login form carries a CSRF token"
+    data = {"token": token, "next": next, "csrf_token": field.group(1)}
+    return client.post("/login", data=data, follow_redirects=False)
+
+
+def csrf_of(client: TestClient, path: str = "/") -> str:
+    """The session's CSRF token, as the page's script reads it (its meta tag)."""
+    found = re.search(r'<meta name="csrf-token" content="([^"]+)">', client.get(path).text)
+    assert found, "a page of a session carries its CSRF token"
+    return found.group(1)

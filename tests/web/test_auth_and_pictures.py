@@ -15,7 +15,7 @@ from lexo.server import create_app
 from lexo.settings import Settings
 from lexo.web import thumbnails
 
-from .conftest import FACTURE, add_pdf
+from .conftest import FACTURE, add_pdf, csrf_of, log_in
 
 TOKEN = "s3cret-token"
 CLIENT = {"X-Lexo-Client": "web"}
@@ -35,42 +35,46 @@ def test_pages_ask_for_the_token_then_remember_it(locked: TestClient) -> None:
     assert r.headers["location"] == "/login?next=%2Fdocuments%3Fsort%3Dname"
     assert locked.get(r.headers["location"]).status_code == 200
     assert locked.get("/static/app.css").status_code == 200  # no token for static files
-    wrong = locked.post("/login", data={"token": "nope", "next": "/documents"})
+    wrong = log_in(locked, "nope", "/documents")
     assert wrong.status_code == 401 and "Jeton incorrect" in wrong.text
-    ok = locked.post("/login", data={"token": TOKEN, "next": "/documents"}, follow_redirects=False)
+    ok = log_in(locked, TOKEN, "/documents")
     assert ok.status_code == 303 and ok.headers["location"] == "/documents"
     cookie = ok.headers["set-cookie"]
-    assert "lexo_token=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+    assert "lexo_session=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert TOKEN not in cookie  # the cookie holds a session id, never the token
     assert "facture.pdf" in locked.get("/documents").text
-    logout = locked.post("/logout", follow_redirects=False)
-    assert logout.status_code == 303 and 'lexo_token=""' in logout.headers["set-cookie"]
+    csrf = csrf_of(locked)
+    logout = locked.post("/logout", data={"csrf_token": csrf}, follow_redirects=False)
+    assert logout.status_code == 303 and 'lexo_session=""' in logout.headers["set-cookie"]
 
 
-def test_the_cookie_opens_the_api_but_changes_need_the_page_header(locked: TestClient) -> None:
+def test_the_session_opens_the_api_but_changes_need_its_csrf_token(locked: TestClient) -> None:
     doc_id = locked.doc_id  # type: ignore[attr-defined]
     assert locked.get("/api/v1/health").status_code == 401
-    locked.post("/login", data={"token": TOKEN})
+    log_in(locked, TOKEN)
     assert locked.get("/api/v1/health").status_code == 200
-    # A form on another site would send the cookie but cannot add the header.
-    forged = locked.delete(f"/api/v1/documents/{doc_id}")
-    assert forged.status_code == 401
-    forged_page = locked.post(f"/documents/{doc_id}/delete")
-    assert forged_page.status_code == 401
+    # A form on another site would send the cookie but knows no CSRF token.
+    forged = locked.delete(f"/api/v1/documents/{doc_id}", headers=CLIENT)
+    assert forged.status_code == 403 and forged.json()["error"]["code"] == "csrf"
+    forged_page = locked.post(f"/documents/{doc_id}/delete", headers=CLIENT)
+    assert forged_page.status_code == 403
     files = {"file": ("a.pdf", b"%PDF-1.4 nothing")}
-    assert locked.post("/api/v1/documents", files=files).status_code == 401
-    assert locked.post("/api/v1/documents", files=files, headers=CLIENT).status_code == 202
-    assert locked.post(f"/documents/{doc_id}/delete", headers=CLIENT).status_code == 200
+    assert locked.post("/api/v1/documents", files=files, headers=CLIENT).status_code == 403
+    page = {**CLIENT, "X-CSRF-Token": csrf_of(locked)}
+    assert locked.post("/api/v1/documents", files=files, headers=page).status_code == 202
+    assert locked.post(f"/documents/{doc_id}/delete", headers=page).status_code == 200
 
 
 def test_hostile_tokens_and_redirects(locked: TestClient) -> None:
     # compare_digest on non-ASCII str would raise: a hostile header must stay a 401.
     r = locked.get("/api/v1/health", headers={"Authorization": "Bearer jéton".encode()})
     assert r.status_code == 401
-    cookie = {"Cookie": "lexo_token=café".encode()}
-    assert locked.get("/api/v1/health", headers=cookie).status_code == 401
-    assert locked.get("/documents", headers=cookie, follow_redirects=False).status_code == 303
+    for cookie in ("lexo_token=café", "lexo_session=café", f"lexo_session={'x' * 5000}"):
+        headers = {"Cookie": cookie.encode()}
+        assert locked.get("/api/v1/health", headers=headers).status_code == 401
+        assert locked.get("/documents", headers=headers, follow_redirects=False).status_code == 303
     for target in ("//evil.example/x", "https://evil.example", "/\\evil.example", "/ok\r\nX: y"):
-        r = locked.post("/login", data={"token": TOKEN, "next": target}, follow_redirects=False)
+        r = log_in(locked, TOKEN, target)
         assert r.headers["location"] == "/", target
     assert locked.get("/login?next=//evil.example", follow_redirects=False).status_code == 200
 

@@ -9,6 +9,8 @@ from fastapi.testclient import TestClient
 
 from lexo.runtime import Runtime
 
+from .conftest import log_in
+
 EN = {"Accept-Language": "en-GB,en;q=0.9"}
 
 
@@ -179,7 +181,7 @@ def test_system_page_shows_health_and_settings(web_settings, tmp_path) -> None: 
 
     settings = web_settings.model_copy(update={"api_token": "s3cret-token"})
     with TestClient(create_app(settings)) as client:
-        client.post("/login", data={"token": "s3cret-token"})
+        log_in(client, "s3cret-token")
         page = client.get("/system").text
     assert "LEXO_DATA_DIR" in page and str(settings.data_dir) in page
     assert "s3cret-token" not in page and "***" in page

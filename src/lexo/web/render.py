@@ -11,24 +11,13 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from lexo import __version__
+from lexo.web.headers import SECURITY_HEADERS
 from lexo.web.i18n import LANG_COOKIE, SUPPORTED, Translator, negotiate
 
 if TYPE_CHECKING:
     from jinja2 import Environment
 
 HERE = Path(__file__).parent
-#: The page loads nothing from anywhere else: no CDN, no font service, no analytics.
-CSP = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
-    "form-action 'self'"
-)
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CSP,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
-}
 
 
 @cache
@@ -68,13 +57,19 @@ def url_with(request: Request, **changes: Any) -> str:
     return f"{request.url.path}?{query}" if query else request.url.path
 
 
+def csrf_token(request: Request) -> str:
+    """The CSRF token of the request's page session (``lexo.api.deps.require_token`` looked
+    it up); empty without one (no ``LEXO_API_TOKEN``, or a Bearer token instead)."""
+    session = getattr(request.state, "lexo_session", None)
+    return session.csrf_token if session is not None else ""
+
+
 def page(
     request: Request, template: str, context: dict[str, Any], *, status_code: int = 200
 ) -> HTMLResponse:
     """Render one page in the request's language, with the language switch remembered."""
     lang, chosen = language(request)
     t = Translator(lang)
-    runtime = request.app.state.runtime
     html = (
         environment()
         .get_template(template)
@@ -85,7 +80,7 @@ def page(
             other_lang="en" if lang == "fr" else "fr",
             url_with=lambda **kw: url_with(request, **kw),
             js_strings=t.strings("js."),
-            token_required=bool(runtime.settings.api_token),
+            csrf_token=csrf_token(request),
             active=context.pop("active", ""),
             **context,
         )

@@ -20,6 +20,7 @@ from starlette.responses import Response
 
 from lexo.errors import AuthError, LexoError
 from lexo.web.auth import auth_error
+from lexo.web.headers import SecurityHeaders
 
 if TYPE_CHECKING:
     from lexo.api.app import LexoApp
@@ -32,6 +33,7 @@ Handler = Callable[[Request, Exception], Awaitable[Response]]
 def install(app: LexoApp) -> None:
     """Add the pages. Call after the API's error handlers are installed (they are wrapped)."""
     app.defer(_pages)
+    app.add_middleware(SecurityHeaders)
     app.add_exception_handler(AuthError, auth_error)
     for cls in (LexoError, StarletteHTTPException, RequestValidationError):
         previous = app.exception_handlers.get(cls)

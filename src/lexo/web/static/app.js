@@ -8,8 +8,14 @@
   const strings = JSON.parse(($("#lexo-strings") || {}).textContent || "{}");
   const t = (key, values = {}) =>
     (strings[key] || key).replace(/\{(\w+)\}/g, (_, k) => (k in values ? values[k] : ""));
-  // Sent with every call that changes something: another site cannot add it (CORS).
-  const CLIENT = { "X-Lexo-Client": "web" };
+  // Sent with every call that changes something: another site can neither read the
+  // session's CSRF token (from the page's meta tag) nor add headers (CORS).
+  const csrf = (($('meta[name="csrf-token"]') || {}).content) || "";
+  const CLIENT = { "X-Lexo-Client": "web", "X-CSRF-Token": csrf };
+  // A refusal for want of the CSRF token says so in the page's language.
+  const why = (data, status) =>
+    (data && data.error && data.error.code === "csrf" && t("csrf")) ||
+    (data && data.error && data.error.message) || String(status);
   const FINAL = new Set(["done", "failed"]);
 
   async function call(method, url, body) {
@@ -26,7 +32,7 @@
     }
     let data = null;
     try { data = await response.json(); } catch (err) { data = null; }
-    const reason = (data && data.error && data.error.message) || String(response.status);
+    const reason = why(data, response.status);
     return { ok: response.ok, status: response.status, data, reason };
   }
 
@@ -72,7 +78,7 @@
       form.append("file", file, file.name);
       const xhr = new XMLHttpRequest();
       xhr.open("POST", "/api/v1/documents");
-      xhr.setRequestHeader("X-Lexo-Client", "web");
+      Object.entries(CLIENT).forEach(([name, value]) => xhr.setRequestHeader(name, value));
       xhr.upload.addEventListener("progress", (e) => {
         if (!e.lengthComputable) return;
         const pct = Math.round((100 * e.loaded) / e.total);
@@ -89,8 +95,13 @@
           item.classList.add("sent");
           watched.add(data.id);
         } else {
-          const reason = (data && data.error && data.error.message) || (xhr.status ? String(xhr.status) : t("network"));
+          // A type LEXO does not read (415) is said in the page's language, with what it
+          // reads; the server's own words (which type it saw) stay in the tooltip.
+          const message = data && data.error && data.error.message;
+          const reason = (xhr.status === 415 && t("unsupported_file")) ||
+            message || (xhr.status ? String(xhr.status) : t("network"));
           state.textContent = t("upload_failed", { reason });
+          if (message) state.title = message;
           item.classList.add("error");
         }
         refresh();

@@ -46,12 +46,19 @@
     const response = await fetch("/api/v1/ask", {
       method: "POST",
       credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-Lexo-Client": "web" },
+      headers: {
+        "Content-Type": "application/json",
+        "X-Lexo-Client": "web",
+        "X-CSRF-Token": ((document.querySelector('meta[name="csrf-token"]') || {}).content) || "",
+      },
       body: JSON.stringify({ question, stream: true }),
     });
     if (!response.ok) {
       let message = `${response.status}`;
-      try { message = (await response.json()).error.message; } catch (_) { /* not JSON */ }
+      try {
+        const error = (await response.json()).error;
+        message = error.code === "csrf" ? t("csrf") : error.message;
+      } catch (_) { /* not JSON */ }
       throw new Error(message);
     }
     const reader = response.body.getReader();
