@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,11 +13,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from lexo.api.app import create_app
-from lexo.inbox import InboxWatcher
+from lexo.inbox import FAILED, InboxWatcher
 from lexo.runtime import Runtime
 from lexo.settings import Settings
 
 from .conftest import make_text_pdf, render_png, wait_until
+from .fixtures.dblock import inserts_refused, writes_blocked
+from .fixtures.originals import assert_intact, originals_on_disk
 
 AVIS = [
     "DIRECTION GÉNÉRALE DES FINANCES PUBLIQUES",
@@ -171,3 +174,110 @@ def test_restart_resumes_an_interrupted_job(settings: Settings, tmp_path: Path) 
         assert doc["status"] == "done" and "Quittance" in doc["pages"][0]["text"]
         task = client.get(f"/api/v1/tasks/{job['id']}").json()
         assert task["status"] == "done" and task["attempts"] == 2
+
+
+def _warnings_about(caplog: pytest.LogCaptureFixture, name: str) -> int:
+    return sum(1 for r in caplog.records if r.levelname == "WARNING" and name in r.getMessage())
+
+
+def test_a_locked_database_leaves_the_file_in_the_inbox_to_retry(
+    runtime: Runtime, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A database that is busy for a moment is no fault of the file: it stays in the inbox and
+    is tried again later, less and less often; a file that is bad still goes to failed/."""
+    inbox, data_dir = settings.inbox_dir, settings.data_dir
+    inbox.mkdir(parents=True, exist_ok=True)
+    clock = Clock()
+    watcher = InboxWatcher(settings, runtime.intake, runtime.documents, clock=clock)
+    content = make_text_pdf(inbox / "facture.pdf", [["Facture", "Mai 2026"]]).read_bytes()
+    (inbox / "vide.pdf").write_bytes(b"")
+    watcher.scan()
+    clock.now += settings.inbox_stable_seconds
+
+    with writes_blocked(runtime.db), caplog.at_level(logging.WARNING, "lexo.inbox"):
+        watcher.take_stable()
+        assert (inbox / "facture.pdf").read_bytes() == content
+        assert not (inbox / FAILED / "facture.pdf").exists()
+        assert not (inbox / FAILED / "facture.pdf.reason.txt").exists()
+        reason = (inbox / FAILED / "vide.pdf.reason.txt").read_text(encoding="utf-8")
+        assert reason.strip() == "The file is empty."
+        assert _warnings_about(caplog, "facture.pdf") == 1
+        assert watcher.status()["retrying"] == 1 and watcher.taken == 0
+        # the original written before the row that could not be inserted is not left behind
+        assert originals_on_disk(data_dir) == []
+
+        watcher.take_stable()  # too soon: not tried again
+        assert _warnings_about(caplog, "facture.pdf") == 1
+        clock.now += 1.0  # the first back-off has passed: tried again, still locked
+        watcher.take_stable()
+        assert _warnings_about(caplog, "facture.pdf") == 2
+        clock.now += 1.0  # the back-off doubled: not yet
+        watcher.take_stable()
+        assert _warnings_about(caplog, "facture.pdf") == 2
+        assert (inbox / "facture.pdf").read_bytes() == content
+
+    clock.now += 1.0
+    watcher.take_stable()  # the database is free again
+    assert watcher.taken == 1 and watcher.status()["retrying"] == 0
+    doc = runtime.documents.find_by_sha(hashlib.sha256(content).hexdigest())
+    assert doc is not None and doc["status"] == "queued"
+    assert doc["inbox_path"] == str(inbox / "facture.pdf")  # moved once processed
+    (original,) = originals_on_disk(data_dir)
+    assert_intact(original, content)
+    assert not list((inbox / FAILED).glob("facture*"))
+
+
+def test_a_database_error_that_retrying_cannot_cure_moves_the_file_to_failed(
+    runtime: Runtime, settings: Settings
+) -> None:
+    inbox = settings.inbox_dir
+    inbox.mkdir(parents=True, exist_ok=True)
+    clock = Clock()
+    watcher = InboxWatcher(settings, runtime.intake, runtime.documents, clock=clock)
+    content = make_text_pdf(inbox / "avis.pdf", [["Avis", "Juin 2026"]]).read_bytes()
+    watcher.scan()
+    clock.now += settings.inbox_stable_seconds
+    with inserts_refused(runtime.db):
+        watcher.take_stable()
+    assert (inbox / FAILED / "avis.pdf").read_bytes() == content
+    reason = (inbox / FAILED / "avis.pdf.reason.txt").read_text(encoding="utf-8")
+    assert "refused by test trigger" in reason
+    assert watcher.status()["retrying"] == 0
+    assert originals_on_disk(settings.data_dir) == []
+
+
+def test_a_file_appearing_at_the_target_name_is_never_overwritten(
+    runtime: Runtime, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between choosing a free name in failed/ and moving there, someone puts a file of the
+    same name: it is kept, and the inbox file takes the next free name."""
+    import lexo.inbox
+
+    inbox = settings.inbox_dir
+    inbox.mkdir(parents=True, exist_ok=True)
+    theirs = b"someone else's notes"
+    real_free_name = lexo.inbox._free_name
+    appeared: list[Path] = []
+
+    def free_name_then_a_file_appears(target: Path) -> Path:
+        chosen = real_free_name(target)
+        if not appeared:
+            chosen.write_bytes(theirs)
+            appeared.append(chosen)
+        return chosen
+
+    monkeypatch.setattr(lexo.inbox, "_free_name", free_name_then_a_file_appears)
+    clock = Clock()
+    watcher = InboxWatcher(settings, runtime.intake, runtime.documents, clock=clock)
+    (inbox / "notes.txt").write_text("pas un document", encoding="utf-8")
+    watcher.scan()
+    clock.now += settings.inbox_stable_seconds
+    watcher.take_stable()  # a type LEXO cannot read: refused at intake, moved to failed/
+
+    assert appeared == [inbox / FAILED / "notes.txt"]
+    assert (inbox / FAILED / "notes.txt").read_bytes() == theirs
+    assert (inbox / FAILED / "notes (1).txt").read_text(encoding="utf-8") == "pas un document"
+    assert (inbox / FAILED / "notes (1).txt.reason.txt").exists()
+    assert not (inbox / "notes.txt").exists()
+    (original,) = originals_on_disk(settings.data_dir)
+    assert_intact(original, b"pas un document")

@@ -275,22 +275,51 @@ def process(
 
 
 @app.command()
-def worker() -> None:
-    """Run a worker alone (beside 'lexo serve --no-worker', e.g. on PostgreSQL)."""
-    runtime = _runtime(_settings())
+def worker(
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            "--concurrency",
+            "-c",
+            min=1,
+            max=64,
+            help="Documents processed at once: threads of the embedded worker, processes of "
+            "a Celery worker. Default: LEXO_WORKER_CONCURRENCY.",
+        ),
+    ] = None,
+) -> None:
+    """Run a worker alone: beside 'lexo serve --no-worker' on the same database, or, with
+    LEXO_QUEUE=celery, a Celery worker fed by LEXO_BROKER_URL (any host)."""
+    settings = _settings(worker_concurrency=concurrency)
+    if settings.queue == "celery":
+        _celery_worker(settings)
+        return
+    runtime = _runtime(settings)
     worker = runtime.make_worker()
     worker.start()
     runtime.serving.set()  # no API in this process: background work may begin at once
     runtime.start_summaries()
     typer.echo(f"Worker {worker.name} running; Ctrl-C to stop.", err=True)
     try:
-        while worker.running:
-            time.sleep(30)
-            runtime.queue.requeue_interrupted(all_running=False)
+        while worker.running:  # its heartbeat also re-queues jobs whose lease ran out
+            time.sleep(1)
     except KeyboardInterrupt:
         pass
     finally:
         runtime.close()
+
+
+def _celery_worker(settings: Settings) -> None:
+    from lexo.jobs.celery import run_worker
+    from lexo.runtime import Runtime
+
+    _runtime(settings).close()  # folders and schema, once, before the processes start
+    typer.echo(
+        f"Celery worker: {settings.worker_concurrency} process(es) on queue "
+        f"{settings.broker_queue!r}; Ctrl-C to stop.",
+        err=True,
+    )
+    run_worker(settings, Runtime, settings.worker_concurrency)
 
 
 @app.command()
@@ -302,8 +331,19 @@ def migrate() -> None:
 
 
 @app.command()
-def doctor() -> None:
-    """Print the effective configuration and check what LEXO needs."""
+def doctor(
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help="Restore missing originals from a file with the same content (inbox, "
+            "processed/, failed/, DATA_DIR/quarantine/; copied, never moved) and move "
+            "originals no document points to into DATA_DIR/quarantine/. Deletes nothing.",
+        ),
+    ] = False,
+) -> None:
+    """Print the effective configuration and check what LEXO needs, and that every document
+    has its original and every original its document."""
     settings = _settings()
     for key, value in settings.effective().items():
         typer.echo(f"{key:<24} {value}")
@@ -323,8 +363,45 @@ def doctor() -> None:
     inbox = settings.inbox_dir
     note = "" if inbox.exists() else " (created by 'lexo serve')"
     problems += _check("inbox", inbox.exists() or inbox.parent.is_dir(), f"{inbox}{note}")
+    problems += _check_originals(runtime, repair)
     runtime.close()
     raise typer.Exit(ExitCode.CONFIG if problems else ExitCode.OK)
+
+
+def _check_originals(runtime: Any, repair: bool) -> int:
+    from lexo.store.reconcile import check_originals, repair_originals
+
+    found = check_originals(runtime.documents, runtime.originals)
+    recent = f", {found.recent} too recent to judge" if found.recent else ""
+    summary = (
+        f"{found.documents} documents; {len(found.missing)} missing, "
+        f"{len(found.unreferenced)} without a document, {len(found.writable)} writable{recent}"
+    )
+    if found.ok or not repair:
+        hint = "" if found.ok else " (lexo doctor --repair)"
+        problems = _check("originals", found.ok, summary + hint)
+        for row in found.missing:
+            typer.echo(f"  missing: #{row['id']} {row['original_name']} ({row['sha256']})")
+        for path in found.unreferenced:
+            typer.echo(f"  without a document: {path}")
+        for path in found.writable:
+            typer.echo(f"  writable: {path}")
+        return problems
+    settings = runtime.settings
+    quarantine = settings.data_dir / "quarantine"
+    done = repair_originals(found, runtime.originals, quarantine, [settings.inbox_dir, quarantine])
+    for doc_id, source in done.restored:
+        typer.echo(f"  restored: #{doc_id} from {source}")
+    for path, target in done.quarantined:
+        typer.echo(f"  quarantined: {path} -> {target}")
+    for path in done.made_read_only:
+        typer.echo(f"  made read-only: {path}")
+    for row in done.still_missing:
+        typer.echo(
+            f"  still missing: #{row['id']} {row['original_name']}: drop the same file again "
+            "(inbox, upload or 'lexo ingest') to restore it"
+        )
+    return _check("originals", not done.still_missing, f"{summary}; repaired")
 
 
 def _check(name: str, ok: bool, detail: str) -> int:

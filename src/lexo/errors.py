@@ -117,7 +117,36 @@ class DatabaseError(LexoError):
     code = "database"
 
 
+class TransientDatabaseError(DatabaseError):
+    """A database error that trying again later may cure: a lock held by another process, a
+    lost connection, a server restarting. The inbox keeps the file and retries it."""
+
+
+class LeaseLostError(LexoError):
+    """A worker tried to finish, fail or renew a job it no longer owns: its lease ran out and
+    another worker claimed the job. Its result is dropped; the other worker's stands."""
+
+    http_status = 409
+    code = "lease_lost"
+
+
+class BrokerError(LexoError):
+    """The message broker (LEXO_BROKER_URL) could not be reached or refused a message."""
+
+    http_status = 503
+    code = "broker"
+
+
 class AuthError(LexoError):
     exit_code = ExitCode.USAGE
     http_status = 401
     code = "unauthorized"
+
+
+class CsrfError(LexoError):
+    """A change asked for with the page's session cookie but without its CSRF token: maybe a
+    form of another site, maybe a page left open since the session changed (reload it)."""
+
+    exit_code = ExitCode.USAGE
+    http_status = 403
+    code = "csrf"

@@ -2,7 +2,9 @@
 
 After processing, a file moves to ``processed/`` (or ``failed/`` with a ``.reason.txt``)
 inside the inbox. A user's file is never deleted: it is moved only once LEXO holds its own
-read-only copy, and only if it still has the content that was filed.
+read-only copy, and only if it still has the content that was filed; a move never replaces a
+file already there. When the database is busy or unreachable for a while, the file stays in
+the inbox and is tried again, less and less often.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from lexo.errors import LexoError
+from lexo.errors import LexoError, TransientDatabaseError
 from lexo.intake import Intake
 from lexo.settings import Settings
 from lexo.store.documents import Documents
+from lexo.store.files import move_new
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +30,12 @@ PROCESSED = "processed"
 FAILED = "failed"
 TEMP_SUFFIXES = (".part", ".crdownload", ".tmp", ".partial", ".download", "~", ".swp")
 TICK_MS = 250
+#: Seconds before a file is tried again after a transient database error; doubled after
+#: each failure, up to the maximum.
+RETRY_FIRST_S = 1.0
+RETRY_MAX_S = 300.0
+#: Names tried in processed/ or failed/ when files keep appearing under the chosen one.
+MOVE_TRIES = 100
 
 
 class InboxWatcher:
@@ -50,6 +59,8 @@ class InboxWatcher:
         self._thread: threading.Thread | None = None
         # path -> (size, mtime_ns, first time seen with that size)
         self._pending: dict[Path, tuple[int, int, float]] = {}
+        # path -> (failed tries, clock time of the next try), after transient database errors
+        self._retry: dict[Path, tuple[int, float]] = {}
         self.taken = 0
         self.error: str | None = None
 
@@ -76,6 +87,7 @@ class InboxWatcher:
             "path": str(self.root),
             "pending": len(self._pending),
             "taken": self.taken,
+            "retrying": len(self._retry),
             "error": self.error,
         }
 
@@ -143,7 +155,13 @@ class InboxWatcher:
         for path, (size, mtime, since) in list(self._pending.items()):
             self.observe(path)
             current = self._pending.get(path)
-            if current is None or (current[0], current[1]) != (size, mtime):
+            if current is None:
+                self._retry.pop(path, None)  # gone: nothing to retry
+                continue
+            if (current[0], current[1]) != (size, mtime):
+                continue
+            retry = self._retry.get(path)
+            if retry is not None and now < retry[1]:
                 continue
             if now - since >= self.settings.inbox_stable_seconds:
                 del self._pending[path]
@@ -152,10 +170,16 @@ class InboxWatcher:
     def _take(self, path: Path) -> None:
         try:
             result = self.intake.ingest_path(path, source="inbox", inbox_path=path)
+        except TransientDatabaseError as exc:
+            # Not the file's fault: it stays where the user put it and is tried again.
+            self._retry_later(path, exc.message)
+            return
         except LexoError as exc:
+            self._retry.pop(path, None)
             log.warning("Inbox file %s refused: %s", path.name, exc.message)
             self._move(path, FAILED, exc.message)
             return
+        self._retry.pop(path, None)
         self.taken += 1
         if result.status in ("done", "failed"):
             # Nothing will run for it: the same content as a document already filed, or a
@@ -163,6 +187,23 @@ class InboxWatcher:
             # worker's finalize only sees documents it processed.
             reason = result.error if result.status == "failed" else None
             self._move(path, PROCESSED if result.status == "done" else FAILED, reason)
+
+    def _retry_later(self, path: Path, message: str) -> None:
+        tries = self._retry.get(path, (0, 0.0))[0] + 1
+        delay = min(RETRY_FIRST_S * 2 ** (tries - 1), RETRY_MAX_S)
+        self._retry[path] = (tries, self.clock() + delay)
+        self.observe(path)  # pending again: a change or a removal is still noticed
+        if path not in self._pending:
+            self._retry.pop(path, None)  # gone meanwhile
+            return
+        log.warning(
+            "Inbox file %s not filed yet, the database is unavailable (%s); "
+            "retrying in %.0f s (try %d)",
+            path.name,
+            message,
+            delay,
+            tries,
+        )
 
     # -- after processing ------------------------------------------------------------------
 
@@ -187,17 +228,25 @@ class InboxWatcher:
     def _move(self, path: Path, folder: str, reason: str | None) -> None:
         target_dir = self.root / folder
         target_dir.mkdir(parents=True, exist_ok=True)
-        target = _free_name(target_dir / path.name)
-        try:
-            path.replace(target)
-        except OSError as exc:
-            log.warning("Could not move %s to %s/: %s", path, folder, exc)
+        for _ in range(MOVE_TRIES):
+            target = _free_name(target_dir / path.name)
+            try:
+                move_new(path, target)
+                break
+            except FileExistsError:
+                continue  # a file of that name appeared since it was chosen: never replaced
+            except OSError as exc:
+                log.warning("Could not move %s to %s/: %s", path, folder, exc)
+                return
+        else:
+            log.warning("Could not move %s to %s/: no free name", path, folder)
             return
         if reason is not None:
             Path(f"{target}.reason.txt").write_text(reason + "\n", encoding="utf-8")
 
 
 def _free_name(target: Path) -> Path:
+    """A name not taken right now (``name (1).pdf``...); :func:`move_new` makes sure."""
     if not target.exists():
         return target
     stem, suffix = target.stem, target.suffix

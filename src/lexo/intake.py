@@ -67,7 +67,15 @@ class Intake:
         source: str = "upload",
         options: dict[str, Any] | None = None,
     ) -> IngestResult:
+        """File an upload. One of a type LEXO cannot read is refused at once, and nothing
+        is kept of it: the sender is there to be told (:class:`UnsupportedFileError`, an
+        HTTP 415), unlike a file dropped into the inbox, which becomes a failed document."""
         staged = self.originals.stage_stream(stream, self.settings.max_upload_bytes)
+        try:
+            sniff(staged.head)
+        except UnsupportedFileError:
+            self.originals.discard(staged)
+            raise
         return self._file(staged, safe_name(name), source, None, options)
 
     def _file(
@@ -78,16 +86,31 @@ class Intake:
         inbox_path: Path | None,
         options: dict[str, Any] | None,
     ) -> IngestResult:
+        try:
+            return self._file_staged(staged, name, source, inbox_path, options)
+        finally:
+            self.originals.discard(staged)  # whatever happened, nothing stays in staging
+
+    def _file_staged(
+        self,
+        staged: Staged,
+        name: str,
+        source: str,
+        inbox_path: Path | None,
+        options: dict[str, Any] | None,
+    ) -> IngestResult:
+        """The original is put in place before its row is committed (a job never points at a
+        missing file); when the row fails, the original this intake wrote is taken back."""
         existing = self.documents.find_by_sha(staged.sha256)
         if existing is not None:
-            self.originals.discard(staged)
+            self.originals.settle(staged, existing["mime"])  # restores it if it was lost
             return self._duplicate(existing, inbox_path, options)
         error = None
         try:
             mime = sniff(staged.head)
         except UnsupportedFileError as exc:
             mime, error = "application/octet-stream", exc.message
-        self.originals.commit(staged, mime)
+        created = self.originals.commit(staged, mime)
         try:
             doc_id, job_id = self.documents.create_document(
                 sha256=staged.sha256,
@@ -99,17 +122,29 @@ class Intake:
                 options=options,
                 error=error,
             )
-        except DatabaseError:
-            # Two intakes of the same content raced; the other one won the unique sha256.
-            existing = self.documents.find_by_sha(staged.sha256)
+        except DatabaseError as failure:
+            try:
+                existing = self.documents.find_by_sha(staged.sha256)
+            except DatabaseError:
+                # Whether a row points at the original cannot be told: it stays (the retry
+                # of the same file uses it; `lexo doctor` reports it if nothing does).
+                raise failure from failure.__cause__
             if existing is None:
+                if created:
+                    self.originals.withdraw(staged.sha256, mime, self._filed(staged.sha256))
                 raise
+            # Two intakes of the same content raced; the other one won the unique sha256.
+            self.originals.settle(staged, existing["mime"])
             return self._duplicate(existing, inbox_path, options)
+        self.originals.settle(staged, mime)
         if job_id is not None:
             self.notify(job_id)
         status = DocumentStatus.FAILED if error else DocumentStatus.QUEUED
         log.info("Filed %s as document %s (%s)", name, doc_id, status.value)
         return IngestResult(doc_id, job_id, status.value, False, name, error)
+
+    def _filed(self, sha256: str) -> Callable[[], bool]:
+        return lambda: self.documents.find_by_sha(sha256) is not None
 
     def _duplicate(
         self, existing: dict[str, Any], inbox_path: Path | None, options: dict[str, Any] | None

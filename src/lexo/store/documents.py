@@ -140,6 +140,19 @@ class Documents:
         with self.db.write() as conn:
             conn.execute(update(documents).where(documents.c.id == doc_id).values(inbox_path=None))
 
+    def originals(self) -> list[dict[str, Any]]:
+        """What every document needs of its original: id, name, sha256, mime, size."""
+        columns = (
+            documents.c.id,
+            documents.c.original_name,
+            documents.c.sha256,
+            documents.c.mime,
+            documents.c.size_bytes,
+        )
+        with self.db.read() as conn:
+            rows = conn.execute(select(*columns).order_by(documents.c.id))
+            return [dict(r._mapping) for r in rows]
+
     def filed(self, *, limit: int = MOST, scan: int = 2000) -> dict[str, Any]:
         """Counts over the filed documents: types, issuers, and the people, organisations and
         places most often named (over the ``scan`` newest documents)."""

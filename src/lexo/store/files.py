@@ -8,12 +8,13 @@ half-written file never appears under ``originals/``.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import stat
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -21,6 +22,9 @@ from typing import BinaryIO
 from lexo.errors import BadInputError, TooLargeError
 
 CHUNK = 1024 * 1024
+READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
+#: errno values of a file system that cannot make hard links (FAT, some network shares).
+NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS}
 
 EXTENSIONS = {
     "application/pdf": ".pdf",
@@ -95,16 +99,62 @@ class OriginalStore:
     def path_for(self, sha256: str, mime: str) -> Path:
         return self.root / sha256[:2] / f"{sha256}{EXTENSIONS.get(mime, '.bin')}"
 
-    def commit(self, staged: Staged, mime: str) -> Path:
-        """Move a staged file into place (or drop it when the same content is already there)."""
+    def commit(self, staged: Staged, mime: str) -> bool:
+        """Move a staged file into place, read-only; True when this call put it there.
+
+        False when the same content is already there: the staged copy is then kept, for
+        :meth:`settle` once the document's row is committed (or :meth:`discard`).
+        """
         target = self.path_for(staged.sha256, mime)
         if target.exists():
-            staged.path.unlink(missing_ok=True)
-            return target
+            return False
         target.parent.mkdir(parents=True, exist_ok=True)
-        staged.path.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
-        staged.path.replace(target)
-        return target
+        staged.path.chmod(READ_ONLY)
+        try:
+            move_new(staged.path, target)
+        except FileExistsError:  # another intake of the same content was quicker
+            return False
+        return True
+
+    def settle(self, staged: Staged, mime: str) -> None:
+        """Once a row for this content is committed: make sure its original is in place, then
+        drop the staged copy.
+
+        The original may have gone meanwhile: withdrawn by an intake of the same content whose
+        own row failed (see :meth:`withdraw`), or lost before this content came again.
+        """
+        target = self.path_for(staged.sha256, mime)
+        if staged.path.exists() and not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            staged.path.chmod(READ_ONLY)
+            with contextlib.suppress(FileExistsError):
+                move_new(staged.path, target)
+        self.discard(staged)
+
+    def withdraw(self, sha256: str, mime: str, still_needed: Callable[[], bool]) -> None:
+        """Take back an original this intake has just put in place, when its row could not be
+        committed, so that no original is left without a document.
+
+        It is moved aside first, then ``still_needed`` is asked whether a row for the same
+        content was committed meanwhile (by another intake); if so, or if that cannot be told,
+        it is put back. With :meth:`settle` on the other side, an original a row points to
+        is never left missing, whichever order the two intakes run in.
+        """
+        target = self.path_for(sha256, mime)
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        aside = self.tmp / f"stage-withdrawn-{sha256}-{time.time_ns()}"
+        try:
+            target.replace(aside)
+        except OSError:
+            return  # left in place: `lexo doctor` reports an original without a document
+        try:
+            needed = still_needed()
+        except Exception:
+            needed = True
+        if needed:
+            with contextlib.suppress(FileExistsError):
+                move_new(aside, target)
+        aside.unlink(missing_ok=True)
 
     def discard(self, staged: Staged) -> None:
         staged.path.unlink(missing_ok=True)
@@ -125,6 +175,35 @@ class OriginalStore:
             with contextlib.suppress(OSError):
                 if leftover.stat().st_mtime < limit:
                     leftover.unlink()
+
+
+def move_new(source: Path, target: Path) -> None:
+    """Move ``source`` to ``target`` unless a file of that name exists (FileExistsError).
+
+    A check then a rename would overwrite a file that appeared in between; a hard link fails
+    if the name is taken, atomically, and the old name is removed after. Where the file system
+    has no hard links, the name is reserved by an exclusive create and the file renamed over
+    that reservation.
+    """
+    try:
+        os.link(source, target, follow_symlinks=False)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        if exc.errno not in NO_LINKS:
+            raise
+        os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        try:
+            source.replace(target)
+        except BaseException:
+            target.unlink(missing_ok=True)  # our empty reservation
+            raise
+        return
+    try:
+        source.unlink()
+    except BaseException:
+        target.unlink(missing_ok=True)  # not moved after all: one name, as before
+        raise
 
 
 def _too_large(size: int, limit: int) -> str:
