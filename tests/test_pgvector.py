@@ -254,3 +254,43 @@ def test_postgresql_without_pgvector_keeps_vectors_in_memory(pg_url: str) -> Non
         _close(index)
     finally:
         db.close()
+
+
+def test_the_migration_makes_the_column_and_a_downgrade_takes_it_away(pgvector_url: str) -> None:
+    """Migration 0006 enables pgvector and adds ``chunks.embedding`` (nothing at run time);
+    a downgrade removes the column and its index, an upgrade brings them back."""
+    from alembic import command
+    from alembic.config import Config
+
+    from lexo.store.db import MIGRATIONS_DIR
+
+    admin = create_engine(
+        pgvector_url.replace("/lexo?", "/postgres?"), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        conn.execute(text("DROP DATABASE IF EXISTS lexo_migrated WITH (FORCE)"))
+        conn.execute(text("CREATE DATABASE lexo_migrated"))
+    db = Database(pgvector_url.replace("/lexo?", "/lexo_migrated?"))
+
+    def schema() -> tuple[bool, bool]:
+        with db.read() as conn:
+            return pgvectors.has_column(conn), conn.execute(
+                text("SELECT to_regclass('ix_chunks_unfilled')")
+            ).scalar() is not None
+
+    try:
+        db.migrate()
+        assert schema() == (True, True)
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        with db.engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0005")
+        assert schema() == (False, False)
+        db.migrate()
+        assert schema() == (True, True)
+    finally:
+        db.close()
+        with admin.connect() as conn:
+            conn.execute(text("DROP DATABASE IF EXISTS lexo_migrated WITH (FORCE)"))
+        admin.dispose()

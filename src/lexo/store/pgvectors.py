@@ -54,9 +54,19 @@ def version_tuple(text_version: str) -> tuple[int, ...]:
 
 
 def prepare(conn: Connection) -> tuple[int, ...] | None:
-    """Make pgvector usable: create the extension when the server offers it (and this role
-    may), add the column. Returns the extension's version, or None when it cannot be used
-    (the in-memory index serves instead)."""
+    """Make pgvector usable: the extension (migration 0006 created it where it could), and
+    the column should the server have gained the extension since. Returns the extension's
+    version, or None when it cannot be used (the in-memory index serves instead)."""
+    version = enable(conn)
+    if version is not None and not has_column(conn):
+        log.info("pgvector was enabled after the migration: adding chunks.embedding")
+        add_column(conn)
+    return version
+
+
+def enable(conn: Connection) -> tuple[int, ...] | None:
+    """The extension's version, after creating it when the server offers it and this role
+    may; None when it cannot be used."""
     installed = conn.execute(
         text("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
     ).scalar()
@@ -85,29 +95,35 @@ def prepare(conn: Connection) -> tuple[int, ...] | None:
             "pgvector %s has no HNSW index (0.5.0 or newer needed); vectors in memory", installed
         )
         return None
-    has_column = conn.execute(
-        text(
-            "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
-            "AND table_name = 'chunks' AND column_name = 'embedding'"
-        )
-    ).first()
-    if has_column is None:
-        conn.execute(text("ALTER TABLE chunks ADD COLUMN IF NOT EXISTS embedding vector"))
-        # pgvector's advice: keep vectors in the row (never compressed or moved out to TOAST,
-        # which a search would read back); the bytes, only read to fill the column, go out.
-        conn.execute(
-            text(
-                "ALTER TABLE chunks ALTER COLUMN embedding SET STORAGE PLAIN, "
-                "ALTER COLUMN vector SET STORAGE EXTERNAL"
-            )
-        )
-        conn.execute(
-            text(
-                "CREATE INDEX IF NOT EXISTS ix_chunks_unfilled ON chunks (id) "
-                "WHERE embedding IS NULL"
-            )
-        )
     return version
+
+
+def has_column(conn: Connection) -> bool:
+    return (
+        conn.execute(
+            text(
+                "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
+                "AND table_name = 'chunks' AND column_name = 'embedding'"
+            )
+        ).first()
+        is not None
+    )
+
+
+def add_column(conn: Connection) -> None:
+    """``chunks.embedding`` (no fixed dimension) and the index of the rows still to fill."""
+    conn.execute(text("ALTER TABLE chunks ADD COLUMN IF NOT EXISTS embedding vector"))
+    # pgvector's advice: keep vectors in the row (never compressed or moved out to TOAST,
+    # which a search would read back); the bytes, only read to fill the column, go out.
+    conn.execute(
+        text(
+            "ALTER TABLE chunks ALTER COLUMN embedding SET STORAGE PLAIN, "
+            "ALTER COLUMN vector SET STORAGE EXTERNAL"
+        )
+    )
+    conn.execute(
+        text("CREATE INDEX IF NOT EXISTS ix_chunks_unfilled ON chunks (id) WHERE embedding IS NULL")
+    )
 
 
 def fill(conn: Connection, *, batch: int = FILL_BATCH) -> int:
