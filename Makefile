@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "LEXO needs Python >= 3.11")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[ml,llm]"
+	$(BIN)/pip install --quiet -e ".[ml,llm,queue]"
 	scripts/llama-wheel.sh $(BIN)/python
 	@touch $@
 

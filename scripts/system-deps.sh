@@ -2,7 +2,7 @@
 # Installs the system packages LEXO needs: Tesseract's language data (fra, eng, osd).
 # The Tesseract engine itself comes inside the tesserocr wheel; only its data is needed here.
 # Usage: scripts/system-deps.sh [--test|--bench]
-#   --test adds PostgreSQL and Chromium for the tests; --bench adds what the benchmarks
+#   --test adds PostgreSQL, Redis (the Celery queue's broker) and Chromium for the tests; --bench adds what the benchmarks
 #   compare LEXO with (the tesseract command line, Ghostscript for OCRmyPDF).
 set -euo pipefail
 want_test=0
@@ -18,7 +18,7 @@ if command -v apt-get >/dev/null 2>&1; then
   # chromium: the browser the web page tests drive (tests/e2e, through Playwright).
   # fonts: the held-out test set (tests/fixtures/heldout) draws its pages in DejaVu and
   # Liberation, fonts the first development set never used.
-  [ "$want_test" = 1 ] && pkgs+=(postgresql postgresql-contrib chromium fonts-dejavu-core fonts-liberation)
+  [ "$want_test" = 1 ] && pkgs+=(postgresql postgresql-contrib redis-server chromium fonts-dejavu-core fonts-liberation)
   [ "$want_bench" = 1 ] && pkgs+=(tesseract-ocr ghostscript fonts-dejavu-core fonts-liberation)
   missing=()
   for p in "${pkgs[@]}"; do
@@ -34,6 +34,7 @@ elif command -v brew >/dev/null 2>&1; then
   brew list tesseract-lang >/dev/null 2>&1 || brew install tesseract-lang
   if [ "$want_test" = 1 ]; then
     brew list postgresql@16 >/dev/null 2>&1 || brew install postgresql@16
+    brew list redis >/dev/null 2>&1 || brew install redis
   fi
   if [ "$want_bench" = 1 ]; then
     brew list ghostscript >/dev/null 2>&1 || brew install ghostscript

@@ -80,3 +80,49 @@ def test_head_revision_constant_matches_alembic() -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION
+
+
+def test_transient_database_errors_are_told_apart() -> None:
+    """What is worth retrying later (a lock, a lost connection, a server restarting) and what
+    is not (a constraint, a bad value, a missing table), from the drivers' own exceptions."""
+    import sqlite3
+
+    import psycopg
+    from psycopg import errors as pg
+    from sqlalchemy import exc as sa
+
+    from lexo.errors import DatabaseError, TransientDatabaseError
+    from lexo.store.dberrors import database_error, is_transient
+
+    def wrapped(kind: type[sa.DBAPIError], driver: Exception, **kw: bool) -> sa.DBAPIError:
+        return kind("INSERT INTO documents ...", {}, driver, **kw)
+
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute("INSERT INTO missing VALUES (1)")
+    except sqlite3.OperationalError as exc:
+        no_table = exc
+    conn.close()
+    transient = [
+        wrapped(sa.OperationalError, sqlite3.OperationalError("database is locked")),
+        wrapped(sa.OperationalError, pg.LockNotAvailable("lock timeout")),
+        wrapped(sa.OperationalError, pg.AdminShutdown("terminating connection")),
+        wrapped(sa.OperationalError, pg.SerializationFailure("could not serialize")),
+        wrapped(sa.OperationalError, psycopg.OperationalError("server closed the connection")),
+        wrapped(sa.InterfaceError, psycopg.InterfaceError("closed"), connection_invalidated=True),
+        sa.TimeoutError("QueuePool limit reached"),
+    ]
+    lasting = [
+        wrapped(sa.OperationalError, no_table),  # "no such table": a schema problem
+        wrapped(sa.IntegrityError, pg.UniqueViolation("duplicate key")),
+        wrapped(sa.DataError, pg.StringDataRightTruncation("value too long")),
+        wrapped(sa.InternalError, pg.RaiseException("refused by a trigger")),
+        sa.ArgumentError("bad URL"),
+    ]
+    for error in transient:
+        assert is_transient(error), error
+        assert isinstance(database_error("x", error), TransientDatabaseError)
+    for error in lasting:
+        assert not is_transient(error), error
+        made = database_error("x", error)
+        assert isinstance(made, DatabaseError) and not isinstance(made, TransientDatabaseError)

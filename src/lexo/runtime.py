@@ -16,6 +16,8 @@ from lexo import __version__
 from lexo.errors import LexoError
 from lexo.index.embedders import EmbedderProvider
 from lexo.intake import Intake
+from lexo.jobs.presence import alive_within
+from lexo.jobs.queue import Queue, make_queue
 from lexo.lazy import registered
 from lexo.modelcache import ModelCache
 from lexo.modelhealth import ModelVerifier, models_report
@@ -28,12 +30,14 @@ from lexo.store.db import Database
 from lexo.store.documents import Documents
 from lexo.store.files import OriginalStore, purge_pictures
 from lexo.store.job_queue import JobQueue
+from lexo.store.workers import WorkerRegistry
 
 if TYPE_CHECKING:
     from lexo.assistant.ask import Assistant
     from lexo.assistant.summaries import Summarizer
     from lexo.inbox import InboxWatcher
     from lexo.jobs.local import LocalWorker
+    from lexo.jobs.runner import JobRunner
     from lexo.llm import LLM
     from lexo.pipeline import Pipeline
     from lexo.understand import Learned
@@ -48,6 +52,10 @@ class Runtime:
         self.db = Database(settings.database_url)
         self.documents = Documents(self.db)
         self.queue = JobQueue(self.db)
+        #: The worker processes of every host (``workers`` table), for health.
+        self.workers = WorkerRegistry(self.db)
+        #: How committed jobs reach workers (LEXO_QUEUE): this process's worker, or a broker.
+        self.dispatch: Queue = make_queue(settings, self.queue, self._wake_worker)
         self.corrections = Corrections(self.db)
         self.originals = OriginalStore(settings.data_dir)
         #: Searchable archive PDFs of scanned documents, made on first request.
@@ -94,7 +102,15 @@ class Runtime:
             return self._pipeline
 
     def make_worker(self) -> LocalWorker:
+        """The embedded worker of this process (threads claiming from the job table)."""
         from lexo.jobs.local import LocalWorker
+
+        self.worker = LocalWorker(self.settings, self.queue, self.make_runner())
+        return self.worker
+
+    def make_runner(self) -> JobRunner:
+        """What runs one claimed job, for the embedded worker and for a Celery task."""
+        from lexo.jobs.runner import JobRunner
 
         finalize = self.watcher.finalize if self.watcher is not None else self._finalize_inbox
 
@@ -102,7 +118,7 @@ class Runtime:
             finalize(doc)
             self._summaries_due.set()  # its title and summary are written next, aside
 
-        self.worker = LocalWorker(
+        return JobRunner(
             self.settings,
             self.queue,
             self.documents,
@@ -112,7 +128,6 @@ class Runtime:
             learned=self.learned,
             indexer=self.indexer.index_document,
         )
-        return self.worker
 
     def llm(self) -> LLM | None:
         """The configured language model (not loaded until it generates), or None for
@@ -172,6 +187,10 @@ class Runtime:
         return doc
 
     def _notify(self, job_id: int) -> None:
+        """A job was committed (intake, reprocess): hand it to the workers."""
+        self.dispatch.submit(job_id)
+
+    def _wake_worker(self, job_id: int) -> None:
         if self.worker is not None:
             self.worker.notify(job_id)
 
@@ -191,7 +210,15 @@ class Runtime:
         self.originals.clean_tmp()
 
     def start_background(self, *, worker: bool, watcher: bool, embedded: bool = True) -> None:
-        """Start the worker and inbox watcher threads (``lexo serve``)."""
+        """Start the worker and inbox watcher threads (``lexo serve``).
+
+        With LEXO_QUEUE=celery the documents are processed by 'lexo worker' processes, not
+        here: ``worker`` then only starts the summaries (an after-step that polls the store).
+        """
+        if worker and self.settings.queue != "embedded":
+            log.info("LEXO_QUEUE=%s: documents are processed by 'lexo worker'", self.settings.queue)
+            worker = False
+            self.start_summaries()
         if worker:
             # In the embedded server this process is the only worker: anything still marked
             # running was interrupted by a crash or a kill and is resumed now.
@@ -293,6 +320,7 @@ class Runtime:
             self.watcher.stop()
         if self.worker is not None:
             self.worker.stop()
+        self.dispatch.close()
         if self._pipeline is not None:
             self._pipeline.close()
         self.indexer.close()
@@ -313,6 +341,8 @@ class Runtime:
             "database": {"ok": db_ok, "backend": self.db.dialect},
             "queue": depth,
             "worker": self.worker.status() if self.worker else {"running": False},
+            "workers": self._workers() if db_ok else [],
+            "broker": self.dispatch.broker_status(),
             "watcher": self.watcher.status() if self.watcher else {"running": False},
             "ocr_engines_initialized": bool(ocr and ocr["ocr_engines_initialized"]),
             "vectors": self.indexer.vector_backend(),
@@ -320,6 +350,14 @@ class Runtime:
             "warmup": self.warmup,
             "llm": self.llm_summary(),
         }
+
+    def _workers(self) -> list[dict[str, Any]]:
+        """Worker processes of every host seen in the last hour (``alive``: beating now)."""
+        try:
+            return self.workers.list(alive_within(self.settings.job_lease_seconds))
+        except LexoError as exc:  # health answers anyway
+            log.warning("Could not list workers: %s", exc)
+            return []
 
     def llm_summary(self) -> dict[str, Any]:
         """Back-end, model and whether it is loaded; builds and loads nothing."""

@@ -71,6 +71,13 @@ class Settings(BaseSettings):
         description="Bearer token required on every API call; mandatory when HOST is not "
         "a loopback address.",
     )
+    session_hours: float = Field(
+        default=12,
+        gt=0,
+        le=24 * 366,
+        description="How long a login of the web page lasts (hours): its session, kept in "
+        "the database, then expires.",
+    )
     ocr_engine: str = Field(
         default="tesseract",
         description="The OCR engine that finds a page's blocks, lines and words (a name in "
@@ -160,12 +167,39 @@ class Settings(BaseSettings):
         default=2,
         ge=1,
         le=64,
-        description="Documents the embedded worker processes at once (their pages share the "
-        "OCR threads).",
+        description="Documents a worker processes at once: threads of the embedded worker "
+        "(their pages share the OCR threads), processes of a Celery worker ('lexo worker "
+        "--concurrency').",
     )
     job_max_attempts: int = Field(default=3, ge=1, description="Tries before a job fails.")
     job_lease_seconds: int = Field(
-        default=600, ge=10, description="A running job not renewed for this long is re-queued."
+        default=60,
+        ge=10,
+        description="A running job whose worker stopped renewing it (every few seconds) for "
+        "this long is taken back and given to another worker.",
+    )
+    job_retry_backoff_s: float = Field(
+        default=2.0,
+        gt=0,
+        le=300,
+        description="Celery queue: wait before the first retry of a job after a transient "
+        "error or an unexpected one; doubled on each retry, at most 5 minutes.",
+    )
+    queue: Literal["embedded", "celery"] = Field(
+        default="embedded",
+        description="Who runs the jobs: 'embedded' (threads of 'lexo serve' or 'lexo worker', "
+        "polling the database) or 'celery' (Celery workers fed through LEXO_BROKER_URL).",
+    )
+    broker_url: str = Field(
+        default="redis://127.0.0.1:6379/0",
+        description="The Celery broker (LEXO_QUEUE=celery): redis://… or amqp://… (RabbitMQ).",
+    )
+    broker_queue: str = Field(
+        default="lexo",
+        min_length=1,
+        max_length=100,
+        description="The broker queue LEXO's jobs go through; two LEXO stacks sharing one "
+        "broker need two names.",
     )
     log_level: str = Field(default="INFO", description="Python logging level.")
     llm: Literal["auto", "llama_cpp", "openai", "none"] = Field(
@@ -298,8 +332,19 @@ class Settings(BaseSettings):
             value = getattr(self, name)
             if name == "api_token":
                 value = "***" if value else ""
+            elif name == "broker_url":
+                value = mask_password(value)
             out[name] = str(value)
         return out
+
+
+def mask_password(url: str) -> str:
+    """A URL with its password, if any, replaced by ``***`` (for display)."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
 
 
 def is_loopback_host(host: str) -> bool:

@@ -1,71 +1,51 @@
 """The embedded worker: threads in this process that claim jobs from the database queue.
 
 The database is the queue (jobs table), so a crash loses nothing: on start-up of the embedded
-server every job left ``running`` is put back, and a separate worker process re-queues jobs
+server every job left ``running`` is put back, and a running worker's heartbeat re-queues jobs
 whose lease expired. ``notify`` only shortens the wait; a worker also polls, so jobs queued by
 another process (``lexo ingest`` beside ``lexo serve``) are picked up too.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
 import threading
-import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
-from lexo.document import ProcessedDocument
-from lexo.errors import DatabaseError, LexoError
+from lexo.errors import DatabaseError, TransientDatabaseError
+from lexo.jobs.presence import Presence
+from lexo.jobs.runner import JobRunner, Outcome, Processor
 from lexo.settings import Settings
-from lexo.store.documents import Documents
-from lexo.store.files import OriginalStore
 from lexo.store.job_queue import JobQueue
-
-if TYPE_CHECKING:
-    from lexo.understand import Learned
+from lexo.store.workers import WorkerRegistry
 
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 2.0
-HEARTBEAT_SECONDS = 1.0
 
-
-class Processor(Protocol):
-    def process_file(
-        self,
-        path: Any,
-        *,
-        progress: Callable[[int, int], None] | None = None,
-        learned: Learned | None = None,
-        strategy: str | None = None,
-    ) -> ProcessedDocument: ...
+__all__ = ["LocalWorker", "Processor"]
 
 
 class LocalWorker:
     """Runs processing jobs one document at a time (pages are parallel inside the pipeline)."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        queue: JobQueue,
-        documents: Documents,
-        originals: OriginalStore,
-        processor: Callable[[], Processor],
-        on_finished: Callable[[dict[str, Any]], None] | None = None,
-        learned: Callable[[], Learned | None] | None = None,
-        indexer: Callable[[int], int | None] | None = None,
-    ) -> None:
+    def __init__(self, settings: Settings, queue: JobQueue, runner: JobRunner) -> None:
         self.settings = settings
-        self._learned = learned
-        self._indexer = indexer
         self.queue = queue
-        self.documents = documents
-        self.originals = originals
-        self._processor = processor
-        self._on_finished = on_finished
+        self.runner = runner
         self.name = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.presence = Presence(
+            WorkerRegistry(queue.db),
+            queue,
+            kind="embedded",
+            concurrency=settings.worker_concurrency,
+            lease_seconds=settings.job_lease_seconds,
+            sweep=self._sweep,
+            name=self.name,
+        )
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -80,9 +60,14 @@ class LocalWorker:
         """Start ``worker_concurrency`` threads, each running one document at a time.
 
         They share the pipeline's OCR threads, so several single-page scans keep every core
-        busy while a long PDF cannot take more than its share.
+        busy while a long PDF cannot take more than its share. The worker registers itself
+        (``workers`` table) and beats while it runs.
         """
         self._stop.clear()
+        try:
+            self.presence.start()
+        except DatabaseError as exc:  # listed in health once the database answers again
+            log.warning("Worker %s could not register: %s", self.name, exc)
         self._threads = [
             threading.Thread(target=self._loop, name=f"lexo-worker-{i}", daemon=True)
             for i in range(self.settings.worker_concurrency)
@@ -95,6 +80,8 @@ class LocalWorker:
         self._wake.set()
         for thread in self._threads:
             thread.join(timeout)
+        if self._threads:
+            self.presence.stop()
         self._threads = []
 
     def notify(self, _job_id: int | None = None) -> None:
@@ -107,6 +94,7 @@ class LocalWorker:
     def status(self) -> dict[str, Any]:
         return {
             "running": self.running,
+            "name": self.name,
             "threads": len(self._threads),
             "current_tasks": sorted(self._current),
             "processed": self.processed,
@@ -126,6 +114,14 @@ class LocalWorker:
                 self._wake.wait(POLL_SECONDS)
                 self._wake.clear()
 
+    def _sweep(self) -> None:
+        requeued = self.queue.requeue_interrupted(
+            all_running=False, max_attempts=self.settings.job_max_attempts
+        )
+        if requeued:
+            log.info("Re-queued %d job(s) whose worker stopped beating", requeued)
+            self._wake.set()
+
     # -- work ------------------------------------------------------------------------------
 
     def run_until_idle(self) -> int:
@@ -141,85 +137,25 @@ class LocalWorker:
         if job is None:
             return False
         self._current.add(job["id"])
+        self.presence.hold(job)
+        outcome: Outcome | None = None
         try:
-            self._run(job)
+            outcome = self.runner.run(job)
+        except TransientDatabaseError:
+            # Not the document's fault: give the job back (if the database lets us; if not,
+            # its lease runs out and the sweep puts it back).
+            with contextlib.suppress(DatabaseError):
+                self.queue.release_job(job)
+            raise
         finally:
             self._current.discard(job["id"])
+            self.presence.release(job, outcome)
+            self._count(outcome)
         return True
 
-    def _run(self, job: dict[str, Any]) -> None:
-        doc = self.documents.get_document(job["document_id"], with_pages=False)
-        if doc is None:  # deleted while queued
-            return
-        path = self.originals.path_for(doc["sha256"], doc["mime"])
-        started = time.monotonic()
-        try:
-            if not path.exists():
-                raise LexoError(f"The stored original of document {doc['id']} is missing.")
-            learned = self._learned() if self._learned is not None else None
-            options = job.get("options") or {}
-            result = self._processor().process_file(
-                path,
-                progress=self._heartbeat(job),
-                learned=learned,
-                strategy=options.get("strategy"),
-            )
-        except DatabaseError:
-            raise  # transient: the job stays claimed and is re-queued when its lease expires
-        except LexoError as exc:  # the input's fault or a known condition: no point retrying
-            self.queue.fail_job(job, exc.message, retry=False)
-            self._done(doc, ok=False, reason=exc.message)
-            return
-        except Exception as exc:
-            log.exception("Unexpected error while processing document %s", doc["id"])
-            retry = job["attempts"] < self.settings.job_max_attempts
-            reason = f"Internal error: {type(exc).__name__}: {exc}"
-            if self.queue.fail_job(job, reason, retry=retry):
-                self._done(doc, ok=False, reason=reason)
-            return
-        self.queue.finish_job(job, result)
-        self._index(doc["id"])
-        log.info(
-            "Document %s done: %d page(s) in %.2f s",
-            doc["id"],
-            len(result.pages),
-            time.monotonic() - started,
-        )
-        self._done(doc, ok=True)
-
-    def _index(self, doc_id: int) -> None:
-        """Semantic indexing, the step after the document is stored: a failure here leaves
-        the document searchable by its words (BM25) and is only logged."""
-        if self._indexer is None:
-            return
-        try:
-            self._indexer(doc_id)
-        except Exception:
-            log.exception("Semantic indexing of document %s failed; BM25 still finds it", doc_id)
-
-    def _heartbeat(self, job: dict[str, Any]) -> Callable[[int, int], None]:
-        last = [0.0]
-
-        def progress(done: int, total: int) -> None:
-            now = time.monotonic()
-            if now - last[0] >= HEARTBEAT_SECONDS or done == total:
-                last[0] = now
-                self.queue.heartbeat(job["id"], done, total, self.settings.job_lease_seconds)
-
-        return progress
-
-    def _done(self, doc: dict[str, Any], *, ok: bool, reason: str | None = None) -> None:
+    def _count(self, outcome: Outcome | None) -> None:
         with self._count_lock:
-            if ok:
+            if outcome == "done":
                 self.processed += 1
-            else:
+            elif outcome == "failed":
                 self.failed += 1
-        if not ok:
-            log.warning("Document %s failed: %s", doc["id"], reason)
-        if self._on_finished is not None:
-            fresh = self.documents.get_document(doc["id"], with_pages=False)
-            if fresh is not None:
-                try:
-                    self._on_finished(fresh)
-                except Exception:
-                    log.exception("After-processing hook failed for document %s", doc["id"])

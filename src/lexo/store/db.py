@@ -16,12 +16,12 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from lexo.errors import DatabaseError
+from lexo.store.dberrors import database_error
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 #: The newest migration's revision. Checked against Alembic by a test; lets start-up skip
 #: importing Alembic (~0.3 s) when the schema is already current, which is the usual case.
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0007"
 
 
 class Database:
@@ -67,7 +67,7 @@ class Database:
                 finally:
                     conn.info.pop("lexo_write", None)
         except SQLAlchemyError as exc:
-            raise DatabaseError(f"Database write failed: {_short(exc)}") from exc
+            raise database_error(f"Database write failed: {_short(exc)}", exc) from exc
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -76,7 +76,7 @@ class Database:
             with self.engine.connect() as conn:
                 yield conn
         except SQLAlchemyError as exc:
-            raise DatabaseError(f"Database read failed: {_short(exc)}") from exc
+            raise database_error(f"Database read failed: {_short(exc)}", exc) from exc
 
     def ping(self) -> bool:
         try:
@@ -126,7 +126,7 @@ class Database:
                 config.attributes["connection"] = conn
                 command.upgrade(config, "head")
         except SQLAlchemyError as exc:
-            raise DatabaseError(f"Database migration failed: {_short(exc)}") from exc
+            raise database_error(f"Database migration failed: {_short(exc)}", exc) from exc
 
     def current_revision(self) -> str | None:
         with self.read() as conn:

@@ -97,6 +97,10 @@ jobs = Table(
     Column("started_at", DateTime(timezone=True)),
     Column("finished_at", DateTime(timezone=True)),
     Column("lease_expires_at", DateTime(timezone=True)),
+    # The random token of the worker holding the lease (0007): only it may finish the job.
+    Column("lease_token", String(64)),
+    # When the job was handed to the broker (LEXO_QUEUE=celery); NULL: to send (again).
+    Column("dispatched_at", DateTime(timezone=True)),
     Index("ix_jobs_status_id", "status", "id"),
 )
 
@@ -152,4 +156,41 @@ deadline_dismissals = Table(
     Column("due_date", String(10), nullable=False),
     Column("dismissed_at", DateTime(timezone=True), nullable=False),
     Index("ix_deadline_dismissals_document_due", "document_id", "due_date", unique=True),
+)
+
+# The web page's logins (lexo.store.sessions): the cookie holds a random id, the table only
+# its SHA-256, so a copy of the database opens no session. Shared by every API process.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
+# Failed logins of the page per client address (lexo.store.login_failures), for the slowdown.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("address", String(100), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_failed_at", DateTime(timezone=True), nullable=False),
+    Column("blocked_until", DateTime(timezone=True)),
+)
+
+# Worker processes of any host (lexo.store.workers): who processes jobs, seen when.
+workers = Table(
+    "workers",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("queue", String(20), nullable=False),  # embedded or celery
+    Column("concurrency", Integer, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("jobs_done", Integer, nullable=False),
+    Column("jobs_failed", Integer, nullable=False),
+    Column("running", Integer, nullable=False),
 )
