@@ -25,7 +25,7 @@ started=$(date +%s.%N)
 elapsed() { awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f s", b - a }'; }
 
 # What LEXO itself resolves from the environment and .env (defaults included).
-eval "$("$BIN/python" - <<'PY'
+settings="$("$BIN/python" - <<'PY'
 import shlex
 from urllib.parse import urlsplit
 
@@ -54,7 +54,8 @@ values = {
 for key, value in values.items():
     print(f"{key}={shlex.quote(str(value))}")
 PY
-)"
+)" || { echo "LEXO's settings are not valid (above)" >&2; exit 1; }
+eval "$settings"
 
 RUN="$DATA_DIR/run"
 LOGS="$DATA_DIR/logs"
@@ -84,9 +85,11 @@ if [ "$DB_KIND" = postgresql ] && local_host "$DB_HOST"; then
   else
     echo "PostgreSQL: starting"
     if command -v pg_ctlcluster >/dev/null 2>&1; then
-      version=$(ls /etc/postgresql | sort -V | tail -n 1)
-      pg_ctlcluster --skip-systemctl-redirect "$version" main start
-      echo "pg_ctlcluster $version main" > "$RUN/postgresql.started"
+      # The Debian cluster that listens on the URL's port (e.g. "15 main").
+      read -r version cluster < <(pg_lsclusters -h | awk -v p="$DB_PORT" '$3 == p { print $1, $2; exit }')
+      [ -n "${cluster:-}" ] || { echo "No PostgreSQL cluster on port $DB_PORT (pg_lsclusters)" >&2; exit 1; }
+      pg_ctlcluster --skip-systemctl-redirect "$version" "$cluster" start
+      echo "pg_ctlcluster $version $cluster" > "$RUN/postgresql.started"
     elif command -v brew >/dev/null 2>&1; then
       formula=$(brew services list | awk '/^postgresql/ { print $1; exit }')
       brew services start "${formula:-postgresql@16}"
@@ -170,7 +173,9 @@ if alive api; then
   echo "API: already running (pid $(cat "$RUN/api.pid")) at $API"
 else
   flags=(--host "$HOST" --port "$PORT")
-  $own_worker || flags+=(--no-worker)
+  # Embedded queue on PostgreSQL: the workers below take the jobs. (With Celery the API
+  # takes none anyway, and still writes titles and summaries.)
+  ! $own_worker && [ "$QUEUE" != celery ] && flags+=(--no-worker)
   nohup "$BIN/lexo" serve "${flags[@]}" >> "$LOGS/api.log" 2>&1 &
   echo $! > "$RUN/api.pid"
   wait_for API 30 curl -fsS "$API/api/v1/health" || { tail -n 20 "$LOGS/api.log" >&2; exit 1; }
