@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from lexo import __version__
+from lexo.cli_backup import register as register_backup
 from lexo.cli_index import index_app
 from lexo.cli_models import models_app
 from lexo.document import OcrStrategy
@@ -413,6 +414,9 @@ def _check(name: str, ok: bool, detail: str) -> int:
 def version() -> None:
     """Print LEXO's version."""
     typer.echo(__version__)
+
+
+register_backup(app)  # export, import, backup (lexo.cli_backup)
 
 
 def main() -> None:
