@@ -70,6 +70,8 @@ def test_migrate_copies_real_files_and_records_hashes(tmp_path: Path, hub: Path)
     assert all(len(f["sha256"]) == 64 and f["size"] > 0 for f in entry["files"])
     assert cache.check() == []
     assert (cache.root / "gguf" / "tiny-mistral.Q4_K_M.gguf").is_file()
+    # Readable by other users (a container's user mounts the cache read-only).
+    assert (cache.root / "manifest.json").stat().st_mode & 0o044 == 0o044
 
 
 def test_packages_are_migrated(tmp_path: Path) -> None:

@@ -105,6 +105,9 @@ class ModelCache:
         fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".manifest-")
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             json.dump(body, out, indent=2)
+        # mkstemp makes it private (0600); the cache is shared read-only with other users
+        # (a container's, another worker host's), like the model files beside it.
+        Path(tmp).chmod(0o644)
         Path(tmp).replace(self.root / MANIFEST)
 
     # -- where models are ------------------------------------------------------------------
