@@ -36,6 +36,9 @@ RETRY_FIRST_S = 1.0
 RETRY_MAX_S = 300.0
 #: Names tried in processed/ or failed/ when files keep appearing under the chosen one.
 MOVE_TRIES = 100
+#: Longest name given to a file in processed/ or failed/, bytes: room is left for " (9999)"
+#: and ".reason.txt" within the 255 bytes most file systems allow.
+FINISHED_NAME_BYTES = 255 - len(" (9999)") - len(".reason.txt")
 
 
 class InboxWatcher:
@@ -229,7 +232,7 @@ class InboxWatcher:
         target_dir = self.root / folder
         target_dir.mkdir(parents=True, exist_ok=True)
         for _ in range(MOVE_TRIES):
-            target = _free_name(target_dir / path.name)
+            target = _free_name(target_dir / _short_name(path.name))
             try:
                 move_new(path, target)
                 break
@@ -242,7 +245,28 @@ class InboxWatcher:
             log.warning("Could not move %s to %s/: no free name", path, folder)
             return
         if reason is not None:
-            Path(f"{target}.reason.txt").write_text(reason + "\n", encoding="utf-8")
+            try:
+                Path(f"{target}.reason.txt").write_text(reason + "\n", encoding="utf-8")
+            except OSError as exc:  # the move is what matters; the reason is in the database
+                log.warning("Could not write why %s failed: %s", target.name, exc)
+
+
+def _short_name(name: str, limit: int = FINISHED_NAME_BYTES) -> str:
+    """``name`` cut to ``limit`` bytes (its extension kept), so that ``name (n)`` and its
+    ``.reason.txt`` fit where names are limited to 255 bytes."""
+    raw = os.fsencode(name)
+    if len(raw) <= limit:
+        return name
+    stem, suffix = os.fsencode(Path(name).stem), os.fsencode(Path(name).suffix)
+    if len(suffix) > 16:
+        stem, suffix = raw, b""
+    cut = stem[: limit - len(suffix)]
+    for end in range(len(cut), max(len(cut) - 4, 0), -1):  # not inside a UTF-8 character
+        try:
+            return cut[:end].decode("utf-8") + os.fsdecode(suffix)
+        except UnicodeDecodeError:
+            continue
+    return os.fsdecode(cut + suffix)
 
 
 def _free_name(target: Path) -> Path:

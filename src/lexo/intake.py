@@ -57,7 +57,7 @@ class Intake:
         options: dict[str, Any] | None = None,
     ) -> IngestResult:
         staged = self.originals.stage_file(path, self.settings.max_upload_bytes)
-        return self._file(staged, path.name, source, inbox_path, options)
+        return self._file(staged, safe_name(path.name), source, inbox_path, options)
 
     def ingest_stream(
         self,
@@ -171,8 +171,17 @@ class Intake:
         )
 
 
+#: Longest name kept for display, characters.
+MAX_NAME = 255
+
+
 def safe_name(name: str) -> str:
-    """The base name of a client-supplied file name, for display only (never used as a path)."""
-    base = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
-    cleaned = "".join(ch for ch in base if ch.isprintable())
-    return cleaned[:255] or "document"
+    """The base name of a client-supplied (or inbox) file name, for display only (never used
+    as a path): one line of printable characters, at most :data:`MAX_NAME`, extension kept."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = "".join(ch for ch in base if ch.isprintable()).strip()
+    if len(cleaned) > MAX_NAME:
+        stem, dot, ext = cleaned.rpartition(".")
+        keep = dot + ext if stem and 0 < len(ext) <= 10 else ""
+        cleaned = stem[: MAX_NAME - len(keep)] + keep if keep else cleaned[:MAX_NAME]
+    return cleaned if cleaned not in ("", ".", "..") else "document"

@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import Depends, FastAPI
 from starlette.datastructures import URLPath
 from starlette.routing import BaseRoute
 from starlette.types import Receive, Scope, Send
@@ -29,6 +29,7 @@ from starlette.types import Receive, Scope, Send
 from lexo import __version__
 from lexo.api import errors
 from lexo.api.deps import require_token
+from lexo.api.limits import BodyLimit
 from lexo.api.routes import health
 from lexo.runtime import Runtime
 from lexo.settings import Settings
@@ -125,21 +126,11 @@ def create_app(
     app.state.runtime = runtime
     errors.install(app)
 
-    @app.middleware("http")
-    async def limit_upload(request: Request, call_next):  # type: ignore[no-untyped-def]
-        declared = request.headers.get("content-length")
-        too_big = (
-            request.method == "POST"
-            and declared is not None
-            and declared.isdigit()
-            and int(declared) > settings.max_upload_bytes + UPLOAD_SLACK
-        )
-        if too_big:
-            return errors.problem(
-                413, "too_large", f"The upload exceeds {settings.max_upload_mb} MiB."
-            )
-        response: Response = await call_next(request)
-        return response
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_upload_bytes + UPLOAD_SLACK,
+        message=f"The upload exceeds {settings.max_upload_mb} MiB (LEXO_MAX_UPLOAD_MB).",
+    )
 
     app.include_router(health.router)
     app.defer(_api_routes)

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 #: Bumped whenever the archive of the same pages would come out differently, so that cached
 #: archives made by an older LEXO are made again.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 #: Resource name of the invisible font on each page that gets text.
 FONT_RESOURCE = "LexoOCR"
 #: How far (relative) a page's shape may differ from the OCR image's before its words are
@@ -85,6 +85,7 @@ def build_archive(original: Path, mime: str, pages: Sequence[Page], out: BinaryI
 
     from lexo.archive.font import add_font
     from lexo.archive.images import image_pdf
+    from lexo.archive.inert import make_inert
 
     source: Path | io.BytesIO = original
     shapes: list[tuple[int, int]] | None = None  # an image's pictures, upright, in pixels
@@ -122,6 +123,7 @@ def build_archive(original: Path, mime: str, pages: Sequence[Page], out: BinaryI
                 _add_text(pdf, pdf_page, stream, font, name)
                 text_pages += 1
                 words += placed
+            make_inert(pdf)  # no JavaScript, actions or embedded files in what is served
             count = len(pdf.pages)
             pdf.save(out, deterministic_id=True)
         except LexoError:

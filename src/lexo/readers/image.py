@@ -14,7 +14,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from PIL import ExifTags, Image, ImageSequence
+from PIL import ExifTags, Image, ImageSequence, UnidentifiedImageError
 
 from lexo.errors import BadInputError, LexoError, TooLargeError
 from lexo.readers import SourcePage
@@ -238,4 +238,6 @@ def _align_pillow_guard(refuse: int) -> None:
 
 
 def _reason(exc: Exception) -> str:
+    if isinstance(exc, UnidentifiedImageError):  # its message names the stored file's path
+        return "it is damaged or truncated"
     return str(exc) or type(exc).__name__

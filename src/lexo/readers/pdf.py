@@ -21,6 +21,7 @@ from PIL import Image
 
 from lexo.errors import BadInputError, TooLargeError
 from lexo.readers import SourcePage
+from lexo.readers.pdfguard import check_pdf
 from lexo.settings import Settings
 
 #: Serialises every PDFium call in the process.
@@ -54,6 +55,11 @@ class PdfReader:
             raise TooLargeError(
                 f"This PDF has {count} pages; the limit is {settings.max_pages} (LEXO_MAX_PAGES)."
             )
+        try:
+            check_pdf(source, count)  # before PDFium decodes any page's streams
+        except BaseException:
+            self.close()
+            raise
         self._count = count
 
     @property

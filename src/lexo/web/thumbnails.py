@@ -80,7 +80,9 @@ def _render_pdf(original: Path, page: int, width: int) -> Image.Image | None:
     import pypdfium2 as pdfium
 
     from lexo.readers.pdf import PDFIUM_LOCK
+    from lexo.readers.pdfguard import check_pdf
 
+    check_pdf(original, page)  # a decompression bomb raises here, before PDFium decodes it
     # PDFium is not thread-safe: the worker's readers and these previews share one lock.
     with PDFIUM_LOCK:
         doc: Any = pdfium.PdfDocument(str(original))
