@@ -28,9 +28,14 @@ $(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	@touch $@
 
-test-setup: $(VENV)/.installed-dev
+test-setup: $(VENV)/.installed-dev build/tools-venv/bin/podman-compose
 	@scripts/system-deps.sh --test
 	@scripts/test-services.sh
+
+# podman-compose for tests/test_containers.py, kept out of LEXO's own environment.
+build/tools-venv/bin/podman-compose:
+	$(PYTHON) -m venv build/tools-venv
+	build/tools-venv/bin/pip install --quiet 'podman-compose==1.6.*'
 
 test: test-setup
 	$(BIN)/ruff check src tests bench

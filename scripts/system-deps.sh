@@ -9,6 +9,11 @@ want_test=0
 want_bench=0
 [ "${1:-}" = "--test" ] && want_test=1
 [ "${1:-}" = "--bench" ] && want_bench=1
+# --containers (and --test): Podman with runc, netavark and aardvark-dns, mmdebstrap for the
+# base image, docker-compose to check compose.yaml offline (tests/test_containers.py).
+want_containers=0
+[ "${1:-}" = "--test" ] && want_containers=1
+[ "${1:-}" = "--containers" ] && want_containers=1
 
 sudo_cmd=""
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
@@ -42,4 +47,19 @@ elif command -v brew >/dev/null 2>&1; then
 else
   echo "No apt-get or brew found: install Tesseract's fra, eng and osd language data yourself" >&2
   echo "and set LEXO_TESSDATA_DIR to the folder holding fra.traineddata." >&2
+fi
+
+# The container tools, without their recommends: docker-compose's would pull in the Docker
+# engine, Podman's buildah and the rootless helpers; the tests use none of them.
+if [ "$want_containers" = 1 ] && command -v apt-get >/dev/null 2>&1; then
+  missing=()
+  for p in podman runc netavark aardvark-dns catatonit iptables mmdebstrap docker-compose; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    echo "Installing container tools: ${missing[*]}"
+    $sudo_cmd apt-get -o DPkg::Lock::Timeout=600 update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+      --no-install-recommends "${missing[@]}"
+  fi
 fi
