@@ -222,11 +222,14 @@ def test_chunked_upload_over_the_limit_is_cut_off(server: Server, watch: HealthW
     limit = MAX_UPLOAD_MB * 2**20
     watch.mark()
     server.reset_peak()
-    status, body, sent, seconds = chunked_upload(server.base, 4 * limit)
+    status, body, sent, seconds = chunked_upload(server.base, 8 * limit)
     _, peak = server.memory_mb()
     assert status == 413, (status, body)
     assert body["error"]["code"] == "too_large", body
-    assert sent < limit + 8 * 2**20, f"{sent / 2**20:.0f} MiB sent before the answer"
+    # What the client wrote before it read the answer: the limit, plus what loopback's socket
+    # buffers took in the meantime (Linux's tcp_wmem and tcp_rmem maxima: 4 + 32 MiB here,
+    # filled more when the server is slow to answer on a busy machine); far from all 160 MiB.
+    assert sent < limit + 40 * 2**20, f"{sent / 2**20:.0f} MiB sent before the answer"
     assert peak < RSS_LIMIT_MB
     assert watch.window()[1] == 0 and health_ok(server.base)
     assert [p for p in server.tmp.rglob("*") if p.is_file()] == [], "spooled upload left behind"
