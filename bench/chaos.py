@@ -28,7 +28,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,6 +39,9 @@ import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.client import free_port, get_json, upload
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -100,12 +102,6 @@ def sha256(path: Path) -> str:
 # -- the server ------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Stack:
     """``lexo serve`` (with its worker, or beside a separate ``lexo worker``), killed and
     restarted on demand."""
@@ -155,38 +151,6 @@ class Stack:
                     process.wait(timeout=60)
                 except subprocess.TimeoutExpired:
                     process.kill()
-
-
-def get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=10) as answer:
-        return json.loads(answer.read())
-
-
-def upload(base: str, path: Path) -> int:
-    """POST one file; the HTTP status, or 0 when the server did not answer."""
-    boundary = uuid.uuid4().hex
-    body = (
-        (
-            f"--{boundary}\r\nContent-Disposition: form-data; "
-            f'name="file"; filename="{path.name}"\r\n'
-            "Content-Type: application/octet-stream\r\n\r\n"
-        ).encode()
-        + path.read_bytes()
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
-    request = urllib.request.Request(
-        f"{base}/api/v1/documents",
-        data=body,
-        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            return int(answer.status)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code)
-    except OSError:
-        return 0
 
 
 # -- the run ---------------------------------------------------------------------------------

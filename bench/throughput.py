@@ -17,15 +17,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.client import free_port, get_json, upload
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -34,7 +35,7 @@ PG = "postgresql+psycopg://postgres@127.0.0.1:5432"
 REDIS = "redis://127.0.0.1:6379"
 
 
-def make_scans(folder: Path, count: int) -> list[Path]:
+def make_scans(folder: Path, count: int, prefix: str) -> list[Path]:
     """``count`` distinct one-page scans (200 dpi PNG of a typed invoice, no text layer)."""
     import pypdfium2 as pdfium
     from reportlab.lib.pagesizes import A4
@@ -43,12 +44,12 @@ def make_scans(folder: Path, count: int) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     scans = []
     for i in range(count):
-        pdf_path = folder / f"scan-{i:03d}.pdf"
+        pdf_path = folder / f"{prefix}-{i:03d}.pdf"
         pdf = canvas.Canvas(str(pdf_path), pagesize=A4)
         y = A4[1] - 72
         lines = [
             "Énergie Bleue SAS, 12 rue des Lilas, 33000 Bordeaux",
-            f"Facture n° TP-{i:05d}",
+            f"Facture n° {prefix.upper()}-{i:05d}",
             f"Date de facture : {1 + i % 28:02d}/03/2025",
             "Désignation Quantité Prix unitaire Montant",
             *(f"Ligne {k} fourniture d'électricité {k} kWh {k}2,50 €" for k in range(1, 16)),
@@ -72,35 +73,10 @@ def make_scans(folder: Path, count: int) -> list[Path]:
     return scans
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=10) as answer:
-        return json.loads(answer.read())
-
-
-def upload(base: str, path: Path) -> None:
-    boundary = uuid.uuid4().hex
-    body = (
-        (
-            f"--{boundary}\r\nContent-Disposition: form-data; "
-            f'name="file"; filename="{path.name}"\r\nContent-Type: image/png\r\n\r\n'
-        ).encode()
-        + path.read_bytes()
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
-    request = urllib.request.Request(
-        f"{base}/api/v1/documents",
-        data=body,
-        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=60) as answer:
-        answer.read()
+def _send(base: str, path: Path) -> None:
+    status = upload(base, path)
+    if status not in (200, 201, 202):
+        raise SystemExit(f"upload of {path.name} answered {status}")
 
 
 def done_count(base: str) -> int:
@@ -171,11 +147,11 @@ def one_config(
             )
         # Warm-up: one document per worker process, so every process has loaded its models.
         for path in warm[:workers]:
-            upload(base, path)
+            _send(base, path)
         warmed = wait_done(base, workers, 600)
         started = time.perf_counter()
         for path in scans:
-            upload(base, path)
+            _send(base, path)
         uploaded = time.perf_counter() - started
         wait_done(base, workers + len(scans), 1800)
         elapsed = time.perf_counter() - started
@@ -215,8 +191,8 @@ def main() -> int:
     rows = []
     for index, workers in enumerate(counts):
         # Fresh scans for each count: the same content would be found already filed.
-        scans = make_scans(work / f"scans-{workers}", args.scans)
-        warm = make_scans(work / f"warm-{workers}", workers)
+        scans = make_scans(work / f"scans-{workers}", args.scans, f"tp{workers}")
+        warm = make_scans(work / f"warm-{workers}", workers, f"warm{workers}")
         row = one_config(workers, scans, warm, work, redis_db=10 + index)
         rows.append(row)
         print(json.dumps(row), flush=True)
