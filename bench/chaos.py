@@ -2,8 +2,9 @@
 
 ``--inbox`` documents are dropped into the inbox in bursts and ``--uploads`` more are sent
 through the API by two clients, while the server is ``kill -9``-ed ``--kills`` times at random
-moments and restarted at once (with PostgreSQL, a separate ``lexo worker`` is killed too,
-half the time on its own). Uploads that get no answer are sent again, as a client would; the
+moments and restarted at once (with PostgreSQL, ``--workers`` separate ``lexo worker``
+processes, embedded or ``--queue celery``, are killed with it, or half the time one worker
+alone while the others run on). Uploads that get no answer are sent again, as a client would; the
 same content must then give one document. At the end, once the queue is empty:
 
 * every document is ``done`` or ``failed`` with its reason, none left queued or running;
@@ -103,13 +104,13 @@ def sha256(path: Path) -> str:
 
 
 class Stack:
-    """``lexo serve`` (with its worker, or beside a separate ``lexo worker``), killed and
-    restarted on demand."""
+    """``lexo serve`` (with its worker, or beside ``workers`` separate ``lexo worker``
+    processes), killed and restarted on demand."""
 
-    def __init__(self, env: dict[str, str], port: int, separate_worker: bool, logs: Path):
-        self.env, self.port, self.separate_worker, self.logs = env, port, separate_worker, logs
+    def __init__(self, env: dict[str, str], port: int, workers: int, logs: Path):
+        self.env, self.port, self.workers, self.logs = env, port, workers, logs
         self.server: subprocess.Popen[bytes] | None = None
-        self.worker: subprocess.Popen[bytes] | None = None
+        self.worker: list[subprocess.Popen[bytes] | None] = [None] * workers
         self.base = f"http://127.0.0.1:{port}"
 
     def _spawn(self, *args: str, name: str) -> subprocess.Popen[bytes]:
@@ -118,7 +119,7 @@ class Stack:
 
     def start_server(self) -> float:
         started = time.perf_counter()
-        flags = ["--port", str(self.port)] + (["--no-worker"] if self.separate_worker else [])
+        flags = ["--port", str(self.port)] + (["--no-worker"] if self.workers else [])
         self.server = self._spawn("serve", *flags, name="server")
         while not self.healthy():
             if self.server.poll() is not None:
@@ -126,9 +127,10 @@ class Stack:
             time.sleep(0.05)
         return time.perf_counter() - started
 
-    def start_worker(self) -> None:
-        if self.separate_worker:
-            self.worker = self._spawn("worker", name="worker")
+    def start_workers(self) -> None:
+        for n, process in enumerate(self.worker):
+            if process is None or process.poll() is not None:
+                self.worker[n] = self._spawn("worker", name=f"worker-{n}")
 
     def healthy(self) -> bool:
         try:
@@ -137,14 +139,14 @@ class Stack:
         except (OSError, urllib.error.URLError):
             return False
 
-    def kill(self, which: str) -> None:
-        process = self.server if which == "server" else self.worker
+    def kill(self, which: str, n: int = 0) -> None:
+        process = self.server if which == "server" else self.worker[n]
         if process is not None and process.poll() is None:
             process.send_signal(signal.SIGKILL)
             process.wait()
 
     def stop(self) -> None:
-        for process in (self.worker, self.server):
+        for process in (*self.worker, self.server):
             if process is not None and process.poll() is None:
                 process.terminate()
                 try:
@@ -162,12 +164,16 @@ def main() -> int:
     parser.add_argument("--uploads", type=int, default=100)
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--queue", choices=("embedded", "celery"), default="embedded")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="separate workers (PostgreSQL or Celery)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--drain-timeout", type=float, default=900.0)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
-    out = args.out or RESULTS / f"chaos-{args.database}.json"
+    out = args.out or RESULTS / f"chaos-{args.database}-{args.queue}.json"
     rng = random.Random(args.seed)
     work = Path(tempfile.mkdtemp(prefix="lexo-chaos-"))
     data, inbox, source, logs = (work / n for n in ("data", "inbox", "source", "logs"))
@@ -197,8 +203,15 @@ def main() -> int:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{database}"'))
         env["LEXO_DATABASE_URL"] = PG_ADMIN.rsplit("/", 1)[0] + f"/{database}"
-    stack = Stack(env, free_port(), args.database == "postgresql", logs)
+    if args.queue == "celery":
+        if args.database != "postgresql":
+            raise SystemExit("--queue celery needs --database postgresql")
+        env["LEXO_QUEUE"] = "celery"
+        env["LEXO_BROKER_URL"] = f"redis://127.0.0.1:6379/{12 + args.seed % 4}"
+    workers = args.workers if args.database == "postgresql" else 0
+    stack = Stack(env, free_port(), workers, logs)
     recoveries: list[float] = []
+    worker_kills: list[int] = []
     upload_status: dict[str, int] = {}
     stop_clients = threading.Event()
     started = time.perf_counter()
@@ -228,7 +241,7 @@ def main() -> int:
 
     try:
         stack.start_server()
-        stack.start_worker()
+        stack.start_workers()
         clients = [
             threading.Thread(target=drop, daemon=True),
             threading.Thread(target=send, args=(sent[::2],), daemon=True),
@@ -238,16 +251,18 @@ def main() -> int:
             client.start()
         for kill in range(args.kills):
             time.sleep(rng.uniform(0.5, 4.0))
-            alone = args.database == "postgresql" and rng.random() < 0.5
-            if alone:
-                stack.kill("worker")
-                stack.start_worker()
-                print(f"kill {kill + 1}: worker", flush=True)
+            if workers and rng.random() < 0.5:
+                n = rng.randrange(workers)  # one worker, the others running on
+                stack.kill("worker", n)
+                stack.start_workers()
+                print(f"kill {kill + 1}: worker {n}", flush=True)
+                worker_kills.append(n)
                 continue
             stack.kill("server")
-            stack.kill("worker")
+            for n in range(workers):
+                stack.kill("worker", n)
             recoveries.append(stack.start_server())
-            stack.start_worker()
+            stack.start_workers()
             print(f"kill {kill + 1}: server, healthy again in {recoveries[-1]:.2f} s", flush=True)
         for client in clients:
             client.join(timeout=600)
@@ -317,7 +332,10 @@ def main() -> int:
         "documents": len(documents),
         "statuses": statuses,
         "kills": args.kills,
+        "queue": args.queue,
+        "workers": workers,
         "server_restarts": len(recoveries),
+        "worker_kills_alone": len(worker_kills),
         "lost": lost,
         "duplicates": duplicates,
         "unfinished": unfinished,
