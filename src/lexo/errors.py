@@ -122,6 +122,15 @@ class TransientDatabaseError(DatabaseError):
     lost connection, a server restarting. The inbox keeps the file and retries it."""
 
 
+class StorageFullError(LexoError):
+    """The data folder's disk is full (ENOSPC, or a quota): nothing is wrong with the file,
+    and the same operation will succeed once room is freed. The inbox keeps the file and
+    retries it; an upload is answered 507."""
+
+    http_status = 507
+    code = "disk_full"
+
+
 class LeaseLostError(LexoError):
     """A worker tried to finish, fail or renew a job it no longer owns: its lease ran out and
     another worker claimed the job. Its result is dropped; the other worker's stands."""

@@ -3,8 +3,8 @@
 After processing, a file moves to ``processed/`` (or ``failed/`` with a ``.reason.txt``)
 inside the inbox. A user's file is never deleted: it is moved only once LEXO holds its own
 read-only copy, and only if it still has the content that was filed; a move never replaces a
-file already there. When the database is busy or unreachable for a while, the file stays in
-the inbox and is tried again, less and less often.
+file already there. When the database is busy or unreachable for a while, or the data folder's
+disk is full, the file stays in the inbox and is tried again, less and less often.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from lexo.errors import LexoError, TransientDatabaseError
+from lexo.errors import LexoError, StorageFullError, TransientDatabaseError
 from lexo.intake import Intake
 from lexo.settings import Settings
 from lexo.store.documents import Documents
@@ -173,8 +173,9 @@ class InboxWatcher:
     def _take(self, path: Path) -> None:
         try:
             result = self.intake.ingest_path(path, source="inbox", inbox_path=path)
-        except TransientDatabaseError as exc:
-            # Not the file's fault: it stays where the user put it and is tried again.
+        except (TransientDatabaseError, StorageFullError) as exc:
+            # Not the file's fault (the database unavailable, the data folder's disk full):
+            # it stays where the user put it and is tried again.
             self._retry_later(path, exc.message)
             return
         except LexoError as exc:
@@ -200,8 +201,7 @@ class InboxWatcher:
             self._retry.pop(path, None)  # gone meanwhile
             return
         log.warning(
-            "Inbox file %s not filed yet, the database is unavailable (%s); "
-            "retrying in %.0f s (try %d)",
+            "Inbox file %s not filed yet (%s); retrying in %.0f s (try %d)",
             path.name,
             message,
             delay,

@@ -48,6 +48,7 @@ MEANINGS: dict[int, str] = {
     415: f"Not a file type LEXO reads ({', '.join(ACCEPTED.values())}), by its bytes",
     422: "Invalid parameters or body (details say which)",
     503: "A model the operation needs is not in the model cache, or does not load",
+    507: "The data folder's disk is full: free some space and send the file again",
 }
 
 

@@ -105,6 +105,9 @@ class LocalWorker:
         while not self._stop.is_set():
             try:
                 worked = self.run_once()
+            except TransientDatabaseError as exc:  # locked, unreachable, its disk full
+                log.warning("Worker waiting for the database: %s", exc.message)
+                worked = False
             except Exception:  # the loop must survive anything, e.g. the database going away
                 log.exception("Worker loop error; retrying shortly")
                 worked = False

@@ -14,17 +14,19 @@ import os
 import stat
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from lexo.errors import BadInputError, TooLargeError
+from lexo.errors import BadInputError, StorageFullError, TooLargeError
 
 CHUNK = 1024 * 1024
 READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
 #: errno values of a file system that cannot make hard links (FAT, some network shares).
 NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS}
+#: errno values of a disk with no room left (or a quota reached).
+NO_SPACE = {errno.ENOSPC, errno.EDQUOT}
 
 EXTENSIONS = {
     "application/pdf": ".pdf",
@@ -70,14 +72,16 @@ class OriginalStore:
             raise BadInputError(f"Cannot read {path.name}: {exc.strerror}") from exc
 
     def _stage(self, chunks: Iterable[bytes], max_bytes: int) -> Staged:
-        self.tmp.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
         size = 0
         head = b""
-        fd, name = tempfile.mkstemp(dir=self.tmp, prefix="stage-")
+        with no_space_is_full(self.tmp):
+            self.tmp.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(dir=self.tmp, prefix="stage-")
         tmp_path = Path(name)
         try:
-            with os.fdopen(fd, "wb") as out:
+            # outermost, so that a flush refused on close is turned too
+            with no_space_is_full(self.tmp), os.fdopen(fd, "wb") as out:
                 for chunk in chunks:
                     size += len(chunk)
                     if size > max_bytes:
@@ -108,12 +112,13 @@ class OriginalStore:
         target = self.path_for(staged.sha256, mime)
         if target.exists():
             return False
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staged.path.chmod(READ_ONLY)
-        try:
-            move_new(staged.path, target)
-        except FileExistsError:  # another intake of the same content was quicker
-            return False
+        with no_space_is_full(self.root):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            staged.path.chmod(READ_ONLY)
+            try:
+                move_new(staged.path, target)
+            except FileExistsError:  # another intake of the same content was quicker
+                return False
         return True
 
     def settle(self, staged: Staged, mime: str) -> None:
@@ -175,6 +180,21 @@ class OriginalStore:
             with contextlib.suppress(OSError):
                 if leftover.stat().st_mtime < limit:
                     leftover.unlink()
+
+
+@contextlib.contextmanager
+def no_space_is_full(where: Path) -> Iterator[None]:
+    """Turn a write refused for lack of room (ENOSPC, EDQUOT) into :class:`StorageFullError`,
+    a clear message the inbox retries and an upload answers with 507; other errors pass."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in NO_SPACE:
+            raise
+        raise StorageFullError(
+            f"No space left on the disk of the data folder ({where.parent}): "
+            "free some space, then try again."
+        ) from exc
 
 
 def move_new(source: Path, target: Path) -> None:

@@ -52,7 +52,7 @@ ORIGINAL_TYPES = [*ACCEPTED, "application/octet-stream"]
     response_model=IngestOut,
     status_code=status.HTTP_202_ACCEPTED,
     summary="Upload a document (PDF, PNG, JPEG, TIFF); processing is queued",
-    responses=problems(400, 413, 415, 422),
+    responses=problems(400, 413, 415, 422, 507),
 )
 def upload(
     runtime: RuntimeDep,
