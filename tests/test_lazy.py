@@ -6,6 +6,7 @@ import mmap
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -146,3 +147,44 @@ def test_registry_and_memory_growth() -> None:
     name = lazy.name
     del lazy, value
     assert name not in {holder.name for holder in registered()}
+
+
+def test_idle_release_forgets_only_idle_releasable_holders() -> None:
+    calls: list[int] = []
+
+    def load() -> object:
+        calls.append(1)
+        return object()
+
+    model = Lazy("idle-model", load, releasable=True)
+    pinned = Lazy("idle-pinned", lambda: object())  # not releasable: an OCR engine, say
+    model.get()
+    pinned.get()
+    now = time.monotonic()
+    assert not model.release_if_idle(60, now=now + 10)  # used 10 s ago: kept
+    assert model.loaded
+    assert model.release_if_idle(60, now=now + 61)
+    assert not pinned.release_if_idle(60, now=now + 61)
+    assert model.state == "not_loaded" and pinned.loaded
+    model.get()  # used again: loaded again
+    assert calls == [1, 1] and model.loaded
+
+
+def test_release_idle_frees_the_memory_of_a_released_model() -> None:
+    import gc
+
+    from lexo.lazy import release_idle
+
+    size = 200 * 1024 * 1024
+    # A model-sized value in the C heap (bytearray: malloc'ed, written so it is resident).
+    model = Lazy("idle-big", lambda: bytearray(b"\1") * size, releasable=True)
+    gc.collect()
+    before = rss_bytes()
+    model.get()
+    loaded = rss_bytes()
+    assert before is not None and loaded is not None
+    assert loaded - before > size // 2
+    assert "idle-big" in release_idle(1, now=time.monotonic() + 2)
+    after = rss_bytes()
+    assert after is not None and loaded - after > size // 2, (before, loaded, after)
+    assert not model.loaded and model.get() is not None

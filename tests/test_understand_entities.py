@@ -84,3 +84,20 @@ def test_a_person_found_by_spacy_fills_a_missing_employee() -> None:
     found = understand([TextPage(1, text)], entities=Fake())  # type: ignore[arg-type]
     assert found.fields["employee"].value == "Léa Aubrée"
     assert found.fields["employee"].source == "entities"
+
+
+def test_the_spacy_model_loads_without_torch_which_stays_importable(models_dir: Path) -> None:
+    """thinc imports torch when it can (~230 MB resident, never given back), though LEXO's CNN
+    pipelines run on numpy: the model is loaded with torch hidden, and torch can be imported
+    afterwards (TrOCR needs it)."""
+    code = (
+        "import sys; from pathlib import Path; "
+        "from lexo.understand.entities import EntityRecognizer; "
+        f"r = EntityRecognizer(Path({str(models_dir)!r})); "
+        "nlp = r.model.get(); "
+        "ents = [e.text for e in nlp('Madame Claire Dubois habite à Lyon.').ents]; "
+        "print('torch' in sys.modules, 'Claire Dubois' in ents); "
+        "import torch; print(torch.tensor([1]).item())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True", "1"], out.stdout + out.stderr

@@ -300,6 +300,7 @@ def worker(
     worker.start()
     runtime.serving.set()  # no API in this process: background work may begin at once
     runtime.start_summaries()
+    runtime.start_model_release()
     typer.echo(f"Worker {worker.name} running; Ctrl-C to stop.", err=True)
     try:
         while worker.running:  # its heartbeat also re-queues jobs whose lease ran out

@@ -7,6 +7,10 @@ without ever triggering the load themselves.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
+import logging
 import os
 import sys
 import threading
@@ -16,6 +20,8 @@ from collections.abc import Callable
 from typing import Any, Generic, Literal, TypeVar, cast
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 State = Literal["not_loaded", "loading", "ready", "failed"]
 
@@ -61,11 +67,16 @@ class Lazy(Generic[T]):
         *,
         retry: bool = False,
         model: str | None = None,
+        releasable: bool = False,
     ) -> None:
         self.name = name
         #: The model cache key it loads (``kind/name`` in ``ml_models/manifest.json``), if any.
         self.model = model
         self.retry = retry
+        #: Whether :func:`release_idle` may forget it once unused for a while (a model whose
+        #: holder is the only owner of its value: the next :meth:`get` loads it again).
+        self.releasable = releasable
+        self._last_used = time.monotonic()
         self._loader = loader
         self._lock = threading.Lock()
         self._value: T | None = None
@@ -102,9 +113,12 @@ class Lazy(Generic[T]):
 
     def get(self) -> T:
         """The resource, loading it first if needed."""
-        # Fast path without the lock: once ready, the value never changes until reset().
-        if self.loaded:
-            return cast(T, self._value)
+        self._last_used = time.monotonic()
+        # Fast path without the lock. reset() and release_if_idle() clear the state before
+        # the value, so reading the value first, then the state, never returns a cleared one.
+        value = self._value
+        if self._state == "ready" and value is not None:
+            return value
         with self._lock:
             if self.loaded:
                 return cast(T, self._value)
@@ -131,6 +145,7 @@ class Lazy(Generic[T]):
                 self._memory_bytes = max(0, rss_after - rss_before)
             self._value = value
             self._state = "ready"
+            self._last_used = time.monotonic()
             return value
 
     def peek(self) -> T | None:
@@ -148,6 +163,24 @@ class Lazy(Generic[T]):
             self._memory_bytes = None
             return value
 
+    def idle_seconds(self, now: float | None = None) -> float:
+        """Seconds since the last :meth:`get` (or the end of the last load)."""
+        return (time.monotonic() if now is None else now) - self._last_used
+
+    def release_if_idle(self, idle_s: float, now: float | None = None) -> bool:
+        """Forget the value of a releasable holder unused for ``idle_s`` seconds; True when
+        it was released. A caller still using the value keeps it alive until it is done."""
+        if not self.releasable or not self.loaded or self.idle_seconds(now) < idle_s:
+            return False
+        with self._lock:
+            if not self.loaded or self.idle_seconds(now) < idle_s:
+                return False
+            self._state = "not_loaded"  # before the value, for get()'s lock-free fast path
+            self._value = None
+            self._load_seconds = None
+            self._memory_bytes = None
+        return True
+
     def status(self) -> dict[str, Any]:
         """``state``, ``load_seconds``, ``memory_bytes`` and ``error`` (a message)."""
         seconds = self._load_seconds
@@ -160,6 +193,29 @@ class Lazy(Generic[T]):
 
     def __repr__(self) -> str:
         return f"Lazy({self.name!r}, state={self._state!r})"
+
+
+def release_idle(idle_s: float, now: float | None = None) -> list[str]:
+    """Release every releasable holder unused for ``idle_s`` seconds, then hand the freed
+    memory back to the system (:func:`gc.collect` and :func:`trim_memory`); the names released."""
+    released = [lazy.name for lazy in registered() if lazy.release_if_idle(idle_s, now)]
+    if released:
+        gc.collect()
+        trim_memory()
+        log.info("Released idle models: %s (RSS now %s bytes)", ", ".join(released), rss_bytes())
+    return released
+
+
+def trim_memory() -> bool:
+    """Return the free pages of the C heap to the system (glibc's ``malloc_trim``): after a
+    model is released its memory stays in the process otherwise. False where unsupported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.malloc_trim(0))
+    except (OSError, AttributeError):  # musl and others have no malloc_trim
+        return False
 
 
 def _describe(error: Exception | None) -> str | None:

@@ -7,10 +7,12 @@ never a download. Engines (TrOCR, embedder, NER) load through these same functio
 
 from __future__ import annotations
 
+import contextlib
 import os
 import struct
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,9 +81,28 @@ def load_sentence_transformer(path: Path) -> Any:
 
 def load_spacy(path: Path) -> Any:
     _exists(path)
-    import spacy
+    with _torch_hidden():
+        import spacy
 
-    return spacy.load(path)
+        return spacy.load(path)
+
+
+@contextlib.contextmanager
+def _torch_hidden() -> Iterator[None]:
+    """Keep thinc (spaCy's engine) from importing torch, which it only needs for transformer
+    pipelines: LEXO's are CNN pipelines run on numpy, and torch alone costs ~230 MB of resident
+    memory that is never given back. thinc decides once, at its import, whether torch is
+    there; while torch is not imported yet, ``sys.modules["torch"] = None`` makes that import
+    fail, and the entry is removed afterwards so that TrOCR can still import torch."""
+    if "torch" in sys.modules:
+        yield
+        return
+    sys.modules["torch"] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        if sys.modules.get("torch", 0) is None:
+            del sys.modules["torch"]
 
 
 def read_gguf_header(path: Path) -> dict[str, int]:

@@ -235,8 +235,25 @@ class Runtime:
         if self.watcher is not None:
             self.watcher.start()
         self._spawn("model-verify", self._verify_models)
+        self.start_model_release()
         if self.warmup:
             self._spawn("warm-up", self._warm_up)
+
+    def start_model_release(self) -> None:
+        """Release the models left unused for ``MODEL_IDLE_SECONDS`` (and give their memory
+        back), in a thread of their own; nothing when that setting is 0."""
+        if self.settings.model_idle_seconds > 0:
+            self._spawn("model-release", self._release_models)
+
+    def _release_models(self) -> None:
+        from lexo.lazy import release_idle
+
+        idle = self.settings.model_idle_seconds
+        while not self._stop.wait(min(max(idle / 4, 1.0), 30.0)):
+            try:
+                release_idle(idle)
+            except Exception as exc:  # never let a release stop the process
+                log.warning("Releasing idle models failed: %s", exc)
 
     def start_summaries(self) -> None:
         """Write the titles and summaries still missing, in a thread of their own, after

@@ -171,6 +171,13 @@ class Settings(BaseSettings):
         "(their pages share the OCR threads), processes of a Celery worker ('lexo worker "
         "--concurrency').",
     )
+    model_idle_seconds: float = Field(
+        default=120.0,
+        ge=0.0,
+        description="'lexo serve' and 'lexo worker' release a model (spaCy, the embedder, the "
+        "in-process LLM) unused for this long and give its memory back; the next use loads it "
+        "again. 0 keeps models loaded.",
+    )
     job_max_attempts: int = Field(default=3, ge=1, description="Tries before a job fails.")
     job_lease_seconds: int = Field(
         default=60,

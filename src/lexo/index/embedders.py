@@ -81,7 +81,7 @@ class EmbedderProvider:
         backend = self._backend(name) if name else None
         kind = backend.kind if backend is not None else KIND
         self._lazy: Lazy[Embedder] = Lazy(
-            "embedder", self._load, model=f"{kind}/{name or PREFERRED_MODELS[0]}"
+            "embedder", self._load, model=f"{kind}/{name or PREFERRED_MODELS[0]}", releasable=True
         )
 
     @property

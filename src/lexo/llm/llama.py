@@ -48,7 +48,9 @@ class LlamaCppLLM:
         self.context = context
         self.meter = Meter()
         self._lock = threading.Lock()
-        self._holder: Lazy[Any] = Lazy("llm", self._load, model=f"gguf/{path.name}")
+        self._holder: Lazy[Any] = Lazy(
+            "llm", self._load, model=f"gguf/{path.name}", releasable=True
+        )
 
     @property
     def model(self) -> str:

@@ -52,7 +52,9 @@ class EntityRecognizer:
         self._loader = loader
         # retry: a model migrated into the cache after start-up is picked up by the next
         # document (a missing model costs one folder check per document, no more).
-        self.model: Lazy[Any] = Lazy("spacy-fr", self._load, retry=True, model=f"spacy/{MODELS[0]}")
+        self.model: Lazy[Any] = Lazy(
+            "spacy-fr", self._load, retry=True, model=f"spacy/{MODELS[0]}", releasable=True
+        )
         self._lock = threading.Lock()  # spaCy pipelines are not documented as thread-safe
 
     def _load(self) -> Any:
