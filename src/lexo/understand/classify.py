@@ -24,7 +24,7 @@ _WORD = re.compile(r"[a-z0-9]{2,}")
 
 # (type, pattern, weight): a phrase in a title line counts twice.
 _RULES: tuple[tuple[str, str, float], ...] = (
-    ("facture", r"^\s*facture\b|\binvoice\b|\bfactuur\b|\brechnung\b|\bfaktura\b", 3.0),
+    ("facture", r"^(?:[^\w\n]|_)*facture\b|\binvoice\b|\bfactuur\b|\brechnung\b|\bfaktura\b", 3.0),
     ("facture", r"\btotal\s*ttc\b|\btotal\s*ht\b|\bmontant\s*ht\b|\bp\.u\.\s*ht\b", 1.5),
     (
         "avis_imposition",
@@ -48,11 +48,15 @@ _RULES: tuple[tuple[str, str, float], ...] = (
         r"\bsalaire\s*brut\b|\bnet\s*imposable\b|\bcotisations\s*salariales\b",
         1.5,
     ),
-    ("attestation", r"^\s*attestation\b|\batteste(ons)?\b|\bsoussign[ée]", 2.5),
+    ("attestation", r"^(?:[^\w\n]|_)*attestation\b|\batteste(ons)?\b|\bsoussign[ée]", 2.5),
     ("quittance_loyer", r"\bquittance\s*de\s*loyer\b|\bquittance\b", 4.0),
     ("quittance_loyer", r"\blocataire\b|\bbailleur\b|\bloyer\s*hors\s*charges\b", 1.0),
-    ("contrat", r"^\s*contrat\b|\bconditions\s*(particuli[èe]res|g[ée]n[ée]rales)\b", 2.5),
-    ("contrat", r"^\s*article\s*\d+\b|\bdate\s*de\s*signature\b", 1.0),
+    (
+        "contrat",
+        r"^(?:[^\w\n]|_)*contrat\b|\bconditions\s*(particuli[èe]res|g[ée]n[ée]rales)\b",
+        2.5,
+    ),
+    ("contrat", r"^(?:[^\w\n]|_)*article\s*\d+\b|\bdate\s*de\s*signature\b", 1.0),
     ("courrier", r"^\s*objet\s*:|\bmadame,\s*monsieur\b|\bsalutations\s*distingu[ée]es\b", 1.5),
     ("courrier", r"\bnous\s*vous\s*prions\b|\bveuillez\s*agr[ée]er\b", 1.0),
     ("courrier", r"^\s*objet\s*:\s*relance\b|\bsauf\s*erreur\s*de\s*notre\s*part\b", 2.5),

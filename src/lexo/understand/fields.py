@@ -55,6 +55,7 @@ def extract(lines: Sequence[TextLine], doc_type: str) -> dict[str, Field]:
     drop_collisions(found)
     offer_issuer(found, lines)
     _addressee(found, lines, doc_type)
+    _named_party(found, lines)
     _fallback_date(found, lines)
     fields = found.to_fields()
     _derived(fields, lines, doc_type)
@@ -98,19 +99,51 @@ def _labelled(
             if stacked:  # a scan read a key-value table column by column
                 _offer_stacked(found, label, value_line, finder)
                 continue
+        taken = False
         for n, below in enumerate(following(lines, line, 2), start=1):
             values = finder(below.text)
             if values:
                 value, start, end = values[-1] if label.pick == "last" else values[0]
+                if _own_key(below.text[:start]):
+                    break  # "Net imposable : 2 027,32 €": another label's value
                 score = label.weight * NEXT_LINE_FACTOR**n
                 found.offer(label.field, Candidate(value, score, below, start, end))
+                taken = True
                 break
+        if (
+            not taken
+            and finder is _amounts
+            and label.field == "amount_total"
+            and label.weight >= 0.95
+        ):
+            _lone_sum(found, lines, line, label)
+
+
+#: A line that is one sum and its currency, nothing else ("1 926,47 €").
+_LONE_SUM = re.compile(r"^\W*\d[\d \u00a0.,]*\d\s*(€|EUR)\W*$")
+#: How much of its label's weight a lone sum further down keeps.
+LONE_SUM_FACTOR = 0.5
+
+
+def _lone_sum(found: Fields, lines: Sequence[TextLine], line: TextLine, label: Label) -> None:
+    """A total's label alone ("NET PAYÉ") whose value is not under it: a scan read the
+    table column by column and the totals' figures came last. The last line of the page
+    after the label that is a sum with its currency and nothing else is taken, weakly."""
+    after = [o for o in lines[line.index + 1 :] if o.page == line.page]
+    for other in reversed(after):
+        if _LONE_SUM.match(other.text):
+            values = _amounts(other.text)
+            if len(values) == 1:
+                value, start, end = values[0]
+                score = label.weight * LONE_SUM_FACTOR
+                found.offer(label.field, Candidate(value, score, other, start, end))
+            return
 
 
 #: The person a document type is addressed to: a payslip's employee, a receipt's tenant.
 ADDRESSEE_FIELD = {"bulletin_salaire": "employee", "quittance_loyer": "tenant"}
 #: Lines of the first page where the address block is looked for.
-ADDRESSEE_LINES = 25
+ADDRESSEE_LINES = 40
 
 
 def _addressee(found: Fields, lines: Sequence[TextLine], doc_type: str) -> None:
@@ -143,6 +176,46 @@ def _addressee(found: Fields, lines: Sequence[TextLine], doc_type: str) -> None:
 
 #: Below every label for the person (the weakest is 0.8).
 ADDRESSEE_WEIGHT = 0.5
+
+#: A contract's party and the role it is given: "…, ci-après dénommé(e) « le Salarié »".
+_CI_APRES = re.compile(r"\bci[\s-]*apr[èe]s\b", re.IGNORECASE)
+_EMPLOYEE_ROLE = re.compile(
+    r"^\W*ci[\s-]*apr[èe]s\s+(?:d[ée]nomm[ée]e?|appel[ée]e?|d[ée]sign[ée]e?)?\s*(?:\(e\)\s*)?"
+    r"[«\"“'‘]?\s*(?:le|la|l['’])\s*(?:salari[ée]e?|employ[ée]e?)(?:\s*\(e\))?(?!\w)",
+    re.IGNORECASE,
+)
+#: Above the labels that announce the employee ("Salarié :" weighs 1.0).
+PARTY_WEIGHT = 0.9
+
+
+def _named_party(found: Fields, lines: Sequence[TextLine]) -> None:
+    """A work contract names its employee as a party: "Monsieur François Morel, demeurant
+    …, ci-après dénommé(e) « le Salarié »". The sentence may run over the next two lines; the
+    first "ci-après" after the civility is the one that gives this person's role."""
+    for line in lines:
+        for civ in CIVILITY_ANYWHERE.finditer(line.text):
+            names = _names(line.text[civ.start() :])
+            if not names or len(str(names[0][0]).split()) < 2:
+                continue
+            window = " ".join(
+                [line.text[civ.start() :], *(nxt.text for nxt in following(lines, line, 2))]
+            )
+            role = _CI_APRES.search(window)
+            if role is None or not _EMPLOYEE_ROLE.match(window[role.start() :]):
+                continue
+            value, start, end = names[0]
+            cand = Candidate(value, PARTY_WEIGHT, line, civ.start() + start, civ.start() + end)
+            found.offer("employee", cand)
+            return
+
+
+#: Words then a colon, right before a value: the value's own label ("Net imposable :").
+_OWN_KEY = re.compile(r"[A-Za-zÀ-ÿ]{2,}[^:]{0,40}:\s*$")
+
+
+def _own_key(before: str) -> bool:
+    """The text before a value on a line below a label is a label of its own."""
+    return bool(_OWN_KEY.search(before))
 
 
 def _civility_only(text: str) -> bool:
@@ -203,7 +276,8 @@ def _wrapped_name(lines: Sequence[TextLine], line: TextLine, value: str) -> str:
     """A name cut by the end of its line ("… que M. Benoît" / "Chevalier est employé")."""
     nxt = following(lines, line, 1)
     m = _NAME.match(nxt[0].text) if nxt else None
-    if m is None or not re.match(r"\s+[a-zà-ÿ]", nxt[0].text[m.end() :]):
+    # The name goes on up to the sentence's next word or its comma ("Faure, demeurant …").
+    if m is None or not re.match(r"\s*,|\s+[a-zà-ÿ]", nxt[0].text[m.end() :]):
         return value
     return f"{value} {m[1]}"
 
@@ -233,15 +307,49 @@ def _identifiers(found: Fields, lines: Sequence[TextLine]) -> None:
         if "BIC" in upper or "SWIFT" in upper:
             for match in ids.find_bics(line.text):
                 found.offer("bic", _id_cand(match, 0.95, line))
-        for match in ids.find_sirets(line.text):
+        sirets = list(ids.find_sirets(line.text))
+        for match in sirets:
             found.offer("siret", _id_cand(match, 0.97 if "SIRET" in upper else 0.85, line))
             siren = ids.IdMatch("siren", match.value[:9], match.start, match.end, match.repaired)
             found.offer("siren", _id_cand(siren, 0.9, line))
+        # Spaces OCR moved, else a SIRET cut by the end of its line.
+        if not sirets and re.search(r"\bSIRET\b", upper) and not _spaced_siret(found, line):
+            _wrapped_siret(found, lines, line)
         if re.search(r"\b(RCS|R\.C\.S|SIREN|RSC)\b", upper):
             for match in ids.find_sirens(line.text):
                 found.offer("siren", _id_cand(match, 0.95, line))
         for match in ids.find_vats(line.text):
             found.offer("vat_number", _id_cand(match, 0.95, line))
+
+
+#: The digits after a SIRET label, however OCR spaced them ("SIRET 38977041 300083").
+_SIRET_DIGITS = re.compile(r"\bSIRET\W{0,3}((?:\d\s?){14})(?!\d)", re.IGNORECASE)
+
+
+def _spaced_siret(found: Fields, line: TextLine) -> bool:
+    """A labelled SIRET whose spaces OCR moved: its 14 digits, if their check digit holds."""
+    m = _SIRET_DIGITS.search(line.text)
+    if m is None:
+        return False
+    digits = re.sub(r"\s", "", m[1])
+    if not ids.valid_siret(digits):
+        return False
+    found.offer("siret", Candidate(digits, 0.9, line, m.start(1), m.end(1)))
+    return True
+
+
+def _wrapped_siret(found: Fields, lines: Sequence[TextLine], line: TextLine) -> None:
+    """A SIRET cut by the end of its line, in running text: "… le numéro SIRET 640 061 446" /
+    "00061, dont le siège …". Its check digit says whether the two parts belong together."""
+    nxt = following(lines, line, 1)
+    if not nxt:
+        return
+    joined = f"{line.text} {nxt[0].text}"
+    for match in ids.find_sirets(joined):
+        if match.start < len(line.text) < match.end:
+            cut = ids.IdMatch("siret", match.value, match.start, len(line.text), match.repaired)
+            found.offer("siret", _id_cand(cut, 0.9, line))
+            return
 
 
 def _id_cand(match: ids.IdMatch, score: float, line: TextLine) -> Candidate:

@@ -1,7 +1,9 @@
 """The issuer: the organisation at the head of the first page.
 
 Found by a name the rules know, above a legal-form line ("SAS au capital de …"), as a line
-ending in a company form, else as the first line of the page that reads like a name. Poor
+ending in a company form, by the legal footer that starts with it ("Nova Banque – société
+coopérative … – RCS …"), else as the first line of the page that reads like a name, spelled
+out when it is only a logo word or an acronym the next lines or the footer expand. Poor
 scans put other things at the head (a table header "Détail Montant", a label, a row of
 figures), so a line that is one of those is never taken, whatever path proposes it.
 """
@@ -91,25 +93,30 @@ def offer_issuer(found: Fields, lines: Sequence[TextLine]) -> None:
         if m and not is_junk_name(m[1]):
             found.offer("issuer", Candidate(m[1], 0.75, line, m.start(1), m.end(1)))
             return
+    footer = _footer_name(lines)
+    if footer is not None:
+        found.offer("issuer", footer)
     for line in head[:8]:
         text = clean_name(line.text)
         if len(text) >= 3 and not _TITLE_WORDS.match(text) and not re.search(r"\d{3}", text):
             if is_junk_name(text):
                 continue  # a poor scan's header row or label: the name may be further down
-            found.offer("issuer", _whole(_fuller(line, lines), 0.6))
+            fuller = _fuller(line, lines)
+            spelled = _spelled_out(fuller, lines) if fuller is line else None
+            found.offer("issuer", spelled or _whole(fuller, 0.6))
             return
 
 
 def _fuller(line: TextLine, lines: Sequence[TextLine]) -> TextLine:
     """The organisation's full name when ``line`` is the short name beside its logo: a
     letterhead often prints "URSSAF" by the logo, then "Urssaf Midi-Pyrénées" under it. The
-    next two lines are looked at for one that starts with the same word and says more, or
+    next three lines are looked at for one that starts with the same word and says more, or
     whose capitals spell the acronym."""
     words = logo_free(clean_name(line.text)).split()
     if not words:
         return line
     short = fold(words[0])
-    for below in lines[line.index + 1 : line.index + 3]:
+    for below in lines[line.index + 1 : line.index + 4]:
         text = clean_name(below.text)
         names = text.split()
         if len(names) < 2 or is_junk_name(text):
@@ -118,21 +125,143 @@ def _fuller(line: TextLine, lines: Sequence[TextLine]) -> TextLine:
         cores = [re.split(r"['’]", w)[-1] for w in names]
         initials = "".join(c[0] for c in cores if c and c[0].isupper())
         first = fold(names[0])
+        # A logo's strokes read as a word before the name ("HT BOULANGERIE", "ES Caf"): any
+        # later word of three letters or more may be the short name.
+        later = [w for w in words[1:] if len(w) >= 3 and w[:1].isupper()]
         if (
             first == short
             or (len(short) >= 4 and Levenshtein.normalized_similarity(first, short) >= 0.7)
             or (words[0].isupper() and initials == words[0])
+            or _abbreviates(words[0], text)
+            or _names_inside(logo_free(clean_name(line.text)), text)
+            or any(fold(w) == first or _abbreviates(w, text) for w in later)
         ):
             # "Nova" over "Nova Banque"; OCR's "vorTéo" over "Voltéo Énergie"; "BRO" over
-            # "Banque Régionale de l'Ouest"; "LOGICIA BULLETIN DE PAIE" over "Logicia Conseil".
+            # "Banque Régionale de l'Ouest"; "LOGICIA BULLETIN DE PAIE" over "Logicia Conseil";
+            # "Caf" over "Caisse d'allocations familiales du Bas-Rhin"; "l'Assurance Maladie"
+            # over "Caisse primaire d'assurance maladie du Rhône".
             return below
     return line
+
+
+def _initials(text: str) -> str:
+    """The first letters of a name's words, in any case, elisions and connectors left out:
+    "Caisse d'allocations familiales du Bas-Rhin" gives "cafb"."""
+    cores = (fold(re.split(r"['’]", w)[-1]) for w in text.split())
+    return "".join(c[0] for c in cores if c and c not in _CONNECTORS and c[0].isalpha())
+
+
+def _abbreviates(word: str, name: str) -> bool:
+    """``word`` (three letters or more, one word) is the acronym the name's words start:
+    "Caf" for "Caisse d'allocations familiales de Paris", "CFE" for "Caisse Fédérale
+    d'Épargne" (a place name may follow the acronym's words)."""
+    short = fold(word)
+    return 3 <= len(short) <= 6 and short.isalpha() and _initials(name).startswith(short)
+
+
+def _names_inside(short: str, name: str) -> bool:
+    """The words beside a logo ("l'Assurance Maladie") all stand, in order, in a longer name
+    ("Caisse primaire d'assurance maladie de la Gironde")."""
+    words = [re.split(r"['’]", w)[-1] for w in fold(short).split()]
+    words = [w for w in words if w and w not in _CONNECTORS]
+    if not words or max(len(w) for w in words) < 4:
+        return False
+    longer = " ".join(re.split(r"['’]", w)[-1] for w in fold(name).split())
+    return len(longer.split()) > len(words) and f" {' '.join(words)} " in f" {longer} "
+
+
+#: Where a legal mention or a footer ends the name it starts with: a dash between parts, a
+#: comma, the company form, "au capital", "RCS".
+_NAME_END = re.compile(
+    r"\s+[–—|-]\s+|,|\s+(?:SAS|SASU|SARL|EURL|SA|SNC|SCI|SELARL|SCOP|GIE|soci[ée]t[ée])\b|"
+    r"\s+au\s+capital\b|\s+(?:RCS|R\.C\.S\.?|SIRE[NT])\b",
+    re.IGNORECASE,
+)
+
+
+#: A footer line: a name, a dash, then the legal mentions or the website.
+_FOOTER = re.compile(r"^\s*(?P<name>[A-ZÀ-Ýa-zà-ÿ][^–—|:]{2,60}?)\s+[–—-]\s+(?P<rest>\S.*)$")
+_LEGAL_CUE = re.compile(
+    r"\b(?:SAS|SASU|SARL|EURL|SA|SNC|SCI|SELARL|SCOP|GIE|RCS|SIRE[NT])\b|\bcapital\b|"
+    r"\bsoci[ée]t[ée]\b",
+    re.IGNORECASE,
+)
+_WEBSITE = re.compile(r"\b[\w-]{2,}\.(?:fr|com|org|net|eu)\b", re.IGNORECASE)
+#: Above the first name-like line of the head (0.6), below every other way.
+FOOTER_SCORE = 0.62
+
+
+def _footer_name(lines: Sequence[TextLine]) -> Candidate | None:
+    """The issuer as its legal footer names it: "Énergies du Val – SASU au capital de
+    50 000 € – RCS …", or a public body's "Caisse d'allocations familiales du Bas-Rhin –
+    caf.fr" when the name is printed on another line too (its address block, the signature).
+    Read from the end of the first page, where the footer stands; a scan's head may hold
+    only a logo read as noise."""
+    first = [line for line in lines if line.page == lines[0].page] if lines else []
+    for line in reversed(first):
+        m = _FOOTER.match(line.text)
+        if m is None:
+            continue
+        name = clean_name(m["name"])
+        # A body's name has common words ("Caisse d'allocations familiales de …").
+        if not _name_like(name, strict=False):
+            continue
+        if not _LEGAL_CUE.search(m["rest"]):
+            if not _WEBSITE.search(m["rest"]):
+                continue
+            folded = fold(name)
+            if not any(o.index != line.index and folded in fold(o.text) for o in lines):
+                continue
+        start = line.text.find(name[:3])
+        return Candidate(name, FOOTER_SCORE, line, max(start, 0), max(start, 0) + len(name))
+    return None
+
+
+def _name_like(part: str, *, strict: bool = True) -> bool:
+    """Two to eight words, no digits, the first capitalised and (``strict``) every one but
+    connectors and elisions: a name, not a sentence or an address."""
+    names = part.split()
+    if not 2 <= len(names) <= 8 or len(part) > 60 or is_junk_name(part):
+        return False
+    if any(c.isdigit() for c in part) or not names[0][:1].isupper():
+        return False
+    return not strict or all(
+        n[:1].isupper() or fold(n) in _CONNECTORS or "'" in n or "’" in n for n in names
+    )
+
+
+def _spelled_out(line: TextLine, lines: Sequence[TextLine]) -> Candidate | None:
+    """A head that is only an acronym or one word beside a logo ("CFE", "NOVA"), whose full
+    name the document prints elsewhere, at the start of a line: a legal footer ("Caisse
+    Fédérale d'Épargne – société coopérative … – RCS Paris …"), a signature. The first such
+    name whose initials spell the acronym, or that starts with the word and says more."""
+    words = logo_free(clean_name(line.text)).split()
+    # "A CFE": a logo's stroke before the acronym.
+    if not 1 <= len(words) <= 2 or len(words[-1]) < 3 or not words[-1][:1].isupper():
+        return None
+    if len(words) == 2 and len(words[0]) > 2:
+        return None
+    word = words[-1]
+    for other in lines:
+        if other.index == line.index:
+            continue
+        m = _NAME_END.search(other.text)
+        part = clean_name(other.text[: m.start()] if m else other.text)
+        names = part.split()
+        if not _name_like(part):
+            continue  # a sentence or an address, not a name
+        if fold(names[0]) == fold(word) or (word.isupper() and _initials(part) == fold(word)):
+            start = other.text.find(part[:3])
+            return Candidate(part, 0.65, other, max(start, 0), max(start, 0) + len(part))
+    return None
 
 
 #: A logo read as text: one or two short tokens before the name ("O Urssaf", "& LOGICIA",
 #: "ne ATELIERS": the drawing's strokes taken for letters).
 #: Two-letter tokens count only with a lowercase letter: "HP", "EY", "3M" are names.
-_LOGO_NOISE = re.compile(r"^(?:(?:[^\w\s]+|\w|(?=\S*[a-zà-ÿ])\w{2})\s+){1,2}(?=[A-ZÀ-Ý])")
+_LOGO_NOISE = re.compile(
+    r"^(?:(?:[^\w\s]+|\w|(?=\S*[a-zà-ÿ])\w{2}|\w{1,3}[”“\"«»:;]+)\s+){1,2}(?=[A-ZÀ-Ý]|l['’])"
+)
 
 
 #: Short words a name may start with ("La Poste", "Le Bon Marché", "SA Dupont").
@@ -196,8 +325,27 @@ def _drop_specks(text: str) -> str:
     return " ".join(w for w in text.split() if len(w) > 1 or w.lower() in ("a", "à", "y"))
 
 
+#: A document's title that OCR joined to the letterhead name beside it.
+_TITLE_AFTER = re.compile(
+    r"(?<=\w)\s+(?:bulletin\s+de\s+(?:paie|salaire)|facture\b|relev[ée]\s+de\s+compte|"
+    r"attestation\b|quittance\b|contrat\s+de\b|avis\s+d['’]\s*imp[ôo]t)",
+    re.IGNORECASE,
+)
+
+
 def _whole(line: TextLine, score: float) -> Candidate:
     text = logo_free(clean_name(line.text))
+    # OCR joins the sender's block and the addressee's beside it: "Caisse primaire …
+    # d'Indre-et-Loire Madame Léa Chevalier". The name stops at the civility.
+    title = _TITLE_AFTER.search(text)
+    if title is not None:
+        text = text[: title.start()]  # "Logicia Conseil BULLETIN DE PAIE": the title beside
+    civ = CIVILITY_ANYWHERE.search(text, 1)
+    if civ is not None and len(text[: civ.start()].split()) >= 2:
+        text = text[: civ.start()].rstrip(" ,;-–")
+    words = text.split()
+    if len(words) >= 3 and len(words[-1]) == 1 and words[-1].isupper():
+        text = " ".join(words[:-1])  # a speck of the logo or a stamp after the name
     start = max(line.text.find(text[:3]), 0)
     return Candidate(text, score, line, start, start + len(text))
 

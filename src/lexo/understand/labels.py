@@ -68,8 +68,16 @@ AMOUNT_LABELS = (
         0.85,
     ),
     _l("amount_total", r"\bmontant\s*du\s*pr[ée]l[èe]vement\b", 0.7),
+    # A notification of a pension or an allowance: the one sum it grants, gross or net
+    # ("Montant mensuel brut : 80,72 €"), below any label of a sum due.
+    _l("amount_total", r"\bmontant\s*mensuel\b", 0.55, types=_ONE_SUM_TYPES),
     _l("amount_total", r"\bsomme\s*de\b", 0.75, unless=_NOT_DUE),
-    _l("amount_total", r"\b(d['’]\s*)?un\s*montant\s*(total\s*)?(de\b)?", 0.7, unless=_NOT_DUE),
+    _l(
+        "amount_total",
+        r"\b(d['’]\s*)?un\s*(montant\s*(total\s*)?|total\s*(?=de\b))(de\b)?",
+        0.7,
+        unless=_NOT_DUE,
+    ),
     _l("amount_total", r"\bs['’]\s*[ée]l[èe]ve(nt)?\s*[àa]\b", 0.7, unless=_NOT_DUE),
     _l("amount_total", r"\bmontant\s*(total\s*)?:+", 0.7, types=_ONE_SUM_TYPES, unless=_NOT_DUE),
     # "Montant 463,67 E": no colon, so only a value on the same line (else a column header).
