@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.client import free_port, get_json, upload
+from bench.client import busy, free_port, list_documents, upload
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -268,25 +268,10 @@ def main() -> int:
             client.join(timeout=600)
         last_kill = time.perf_counter()
         # Every file is in; wait for the queue to drain.
-        while time.perf_counter() - last_kill < args.drain_timeout:
-            health = get_json(f"{stack.base}/api/v1/health")
-            queue = health.get("queue", {})
-            watcher = health.get("watcher", {})
-            waiting = [p for p in inbox.iterdir() if p.is_file()]
-            busy = [queue.get("queued"), queue.get("running"), waiting]
-            busy += [watcher.get("pending"), watcher.get("retrying")]
-            if not any(busy):
-                break
+        while time.perf_counter() - last_kill < args.drain_timeout and busy(stack.base, inbox):
             time.sleep(1)
         drained = time.perf_counter() - last_kill
-        documents = []
-        offset = 0
-        while True:
-            page = get_json(f"{stack.base}/api/v1/documents?limit=200&offset={offset}")
-            documents += page["items"]
-            offset += len(page["items"])
-            if not page["items"] or offset >= page["total"]:
-                break
+        documents = list_documents(stack.base)
     finally:
         stop_clients.set()
         stack.stop()

@@ -49,3 +49,24 @@ def upload(base: str, path: Path, *, timeout: float = 60) -> int:
         return int(exc.code)
     except OSError:
         return 0
+
+
+def busy(base: str, inbox: Path) -> bool:
+    """Whether the server still has work: jobs queued or running, inbox files waiting."""
+    health = get_json(f"{base}/api/v1/health")
+    queue, watcher = health.get("queue", {}), health.get("watcher", {})
+    waiting = [p for p in inbox.iterdir() if p.is_file()]
+    flags = [queue.get("queued"), queue.get("running"), waiting]
+    return any([*flags, watcher.get("pending"), watcher.get("retrying")])
+
+
+def list_documents(base: str) -> list[dict[str, Any]]:
+    """Every document of the server, through the paged list."""
+    documents: list[dict[str, Any]] = []
+    offset = 0
+    while True:
+        page = get_json(f"{base}/api/v1/documents?limit=200&offset={offset}")
+        documents += page["items"]
+        offset += len(page["items"])
+        if not page["items"] or offset >= page["total"]:
+            return documents

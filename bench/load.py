@@ -42,7 +42,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.chaos import Stack, make_documents
-from bench.client import free_port, get_json, upload
+from bench.client import busy, free_port, list_documents, upload
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -102,25 +102,6 @@ def percentiles(values: list[float]) -> dict[str, float | int | None]:
         "p95_ms": round(p95 * 1000, 1),
         "max_ms": round(ordered[-1] * 1000, 1),
     }
-
-
-def busy(base: str, inbox: Path) -> bool:
-    health = get_json(f"{base}/api/v1/health")
-    queue, watcher = health.get("queue", {}), health.get("watcher", {})
-    waiting = [p for p in inbox.iterdir() if p.is_file()]
-    flags = [queue.get("queued"), queue.get("running"), waiting]
-    return any([*flags, watcher.get("pending"), watcher.get("retrying")])
-
-
-def list_documents(base: str) -> list[dict[str, Any]]:
-    documents: list[dict[str, Any]] = []
-    offset = 0
-    while True:
-        page = get_json(f"{base}/api/v1/documents?limit=200&offset={offset}")
-        documents += page["items"]
-        offset += len(page["items"])
-        if not page["items"] or offset >= page["total"]:
-            return documents
 
 
 def main() -> int:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pytest
+
 from lexo.understand import understand
 
 
@@ -77,27 +79,21 @@ Le directeur
 """
 
 
-def test_a_body_s_acronym_over_its_full_name_in_any_case() -> None:
-    name = "Caisse de retraite des artisans du Rhône"
-    page = BODY_LETTER.format(logo="Cra", name=name, footer="")
-    assert read(page)["issuer"] == name
-
-
-def test_the_words_beside_a_logo_inside_the_body_s_full_name() -> None:
-    name = "Caisse régionale d'assurance vieillesse de la Gironde"
-    page = BODY_LETTER.format(logo="l'Assurance Vieillesse", name=name, footer="")
-    assert read(page)["issuer"] == name
-
-
-def test_a_logo_read_as_letters_and_a_quote_before_the_words() -> None:
-    name = "Caisse régionale d'assurance vieillesse de la Gironde"
-    page = BODY_LETTER.format(logo="mn” l'Assurance Vieillesse", name=name, footer="")
-    assert read(page)["issuer"] == name
-
-
-def test_a_logo_word_after_a_stroke_read_as_capitals() -> None:
-    name = "Caisse de retraite des artisans du Rhône"
-    page = BODY_LETTER.format(logo="ES Cra", name=name, footer="")
+@pytest.mark.parametrize(
+    ("logo", "name"),
+    [
+        # an acronym in any case over the body's full name
+        ("Cra", "Caisse de retraite des artisans du Rhône"),
+        # the words beside a logo inside the body's full name
+        ("l'Assurance Vieillesse", "Caisse régionale d'assurance vieillesse de la Gironde"),
+        # a logo read as letters and a quote before the words
+        ("mn” l'Assurance Vieillesse", "Caisse régionale d'assurance vieillesse de la Gironde"),
+        # a logo word after a stroke read as capitals
+        ("ES Cra", "Caisse de retraite des artisans du Rhône"),
+    ],
+)
+def test_a_body_s_logo_word_gives_its_full_name(logo: str, name: str) -> None:
+    page = BODY_LETTER.format(logo=logo, name=name, footer="")
     assert read(page)["issuer"] == name
 
 
