@@ -164,7 +164,11 @@ def test_stack_health_checks_mounts_and_ports(stack: cs.Stack) -> None:
     containers = stack.containers()
     for service, info in containers.items():
         assert info["State"]["Running"], f"{service} is not running"
-        done = stack.healthcheck(info["Name"])
+        # As the engines judge it: unhealthy only after `retries` failed checks in a row.
+        for _ in range(3):
+            done = stack.healthcheck(info["Name"])
+            if done.returncode == 0:
+                break
         assert done.returncode == 0, f"{service}: {done.stdout} {done.stderr}"
         assert info["Config"]["User"] != "root" and info["Config"]["User"] != ""
     # The model cache is read-only inside; originals go to the shared volume.
