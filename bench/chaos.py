@@ -38,6 +38,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +99,33 @@ def make_documents(folder: Path, count: int, rng: random.Random, prefix: str) ->
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@dataclass
+class Workspace:
+    """A bench's temporary folders and the documents it will send, by SHA-256."""
+
+    root: Path
+    data: Path
+    inbox: Path
+    logs: Path
+    dropped: list[Path]
+    sent: list[Path]
+    expected: dict[str, str]
+
+
+def workspace(prefix: str, n_inbox: int, n_uploads: int, rng: random.Random) -> Workspace:
+    """Empty data, inbox and log folders, and ``n_inbox`` + ``n_uploads`` distinct documents
+    made beside them (to drop into the inbox, to upload)."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    data, inbox, source, logs = (root / n for n in ("data", "inbox", "source", "logs"))
+    for folder in (data, inbox, logs):
+        folder.mkdir()
+    print(f"making {n_inbox} + {n_uploads} documents in {source}", flush=True)
+    dropped = make_documents(source / "inbox", n_inbox, rng, "inbox")
+    sent = make_documents(source / "upload", n_uploads, rng, "upload")
+    expected = {sha256(p): p.name for p in dropped + sent}
+    return Workspace(root, data, inbox, logs, dropped, sent, expected)
 
 
 # -- the server ------------------------------------------------------------------------------
@@ -175,14 +203,9 @@ def main() -> int:
     args = parser.parse_args()
     out = args.out or RESULTS / f"chaos-{args.database}-{args.queue}.json"
     rng = random.Random(args.seed)
-    work = Path(tempfile.mkdtemp(prefix="lexo-chaos-"))
-    data, inbox, source, logs = (work / n for n in ("data", "inbox", "source", "logs"))
-    for folder in (data, inbox, logs):
-        folder.mkdir()
-    print(f"making {args.inbox} + {args.uploads} documents in {source}", flush=True)
-    dropped = make_documents(source / "inbox", args.inbox, rng, "inbox")
-    sent = make_documents(source / "upload", args.uploads, rng, "upload")
-    expected = {sha256(p): p.name for p in dropped + sent}
+    ws = workspace("lexo-chaos-", args.inbox, args.uploads, rng)
+    work, data, inbox, logs = ws.root, ws.data, ws.inbox, ws.logs
+    dropped, sent, expected = ws.dropped, ws.sent, ws.expected
 
     env = {
         **os.environ,

@@ -70,3 +70,14 @@ def list_documents(base: str) -> list[dict[str, Any]]:
         offset += len(page["items"])
         if not page["items"] or offset >= page["total"]:
             return documents
+
+
+def pid_rss_bytes(pid: int) -> int | None:
+    """Resident memory of process ``pid`` (``VmRSS``), in bytes; None for a gone process."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        return None
+    return None

@@ -24,14 +24,12 @@ the release). Usage::
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import random
 import shutil
 import statistics
 import sys
-import tempfile
 import threading
 import time
 import urllib.error
@@ -41,8 +39,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.chaos import Stack, make_documents
-from bench.client import busy, free_port, list_documents, upload
+from bench.chaos import Stack, workspace
+from bench.client import busy, free_port, list_documents, pid_rss_bytes, upload
+from bench.report import percentile
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -51,23 +50,16 @@ UPLOAD_THREADS = 20
 READ_THREADS = 4
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def tree_rss(pid: int) -> int:
     """Resident memory (bytes) of ``pid`` and all its descendants; 0 for a gone process."""
     total = 0
     todo = [pid]
     while todo:
         current = todo.pop()
-        try:
-            for line in Path(f"/proc/{current}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-                    break
-        except (OSError, ValueError):
+        rss = pid_rss_bytes(current)
+        if rss is None:
             continue
+        total += rss
         try:
             for task in Path(f"/proc/{current}/task").iterdir():
                 children = (task / "children").read_text().split()
@@ -94,13 +86,11 @@ def timed_get(url: str) -> tuple[float, int]:
 def percentiles(values: list[float]) -> dict[str, float | int | None]:
     if not values:
         return {"n": 0, "p50_ms": None, "p95_ms": None, "max_ms": None}
-    ordered = sorted(values)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
     return {
-        "n": len(ordered),
-        "p50_ms": round(statistics.median(ordered) * 1000, 1),
-        "p95_ms": round(p95 * 1000, 1),
-        "max_ms": round(ordered[-1] * 1000, 1),
+        "n": len(values),
+        "p50_ms": round(statistics.median(values) * 1000, 1),
+        "p95_ms": round(percentile(values, 95) * 1000, 1),
+        "max_ms": round(max(values) * 1000, 1),
     }
 
 
@@ -120,14 +110,9 @@ def main() -> int:
     n_inbox = max(1, round(args.inbox * args.scale))
     n_uploads = max(1, round(args.uploads * args.scale))
     rng = random.Random(args.seed)
-    work = Path(tempfile.mkdtemp(prefix="lexo-load-"))
-    data, inbox, source, logs = (work / n for n in ("data", "inbox", "source", "logs"))
-    for folder in (data, inbox, logs):
-        folder.mkdir()
-    print(f"making {n_inbox} + {n_uploads} documents in {source}", flush=True)
-    dropped = make_documents(source / "inbox", n_inbox, rng, "inbox")
-    sent = make_documents(source / "upload", n_uploads, rng, "upload")
-    expected = {sha256(p): p.name for p in dropped + sent}
+    ws = workspace("lexo-load-", n_inbox, n_uploads, rng)
+    work, data, inbox, logs = ws.root, ws.data, ws.inbox, ws.logs
+    dropped, sent, expected = ws.dropped, ws.sent, ws.expected
 
     env = {
         **os.environ,

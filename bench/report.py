@@ -24,3 +24,9 @@ def write_results(name: str, args: dict[str, object], results: dict[str, object]
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(out, indent=2, ensure_ascii=False))
     print(f"written {path}")
+
+
+def percentile(values: list[float], p: float) -> float:
+    """The ``p``-th percentile of ``values`` (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]

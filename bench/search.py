@@ -48,6 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from bench.report import percentile  # noqa: E402
 from search_queries import Query, build_queries  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -315,11 +316,6 @@ def bulk_load(db: Any, n: int, lines: list[str], model: str, dim: int) -> None:
         with db.write() as conn:
             conn.execute(text("SELECT setval('documents_id_seq', (SELECT max(id) FROM documents))"))
             conn.execute(text("ANALYZE"))
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def run_speed(work: Path, kind: str, n: int, lines: list[str], repeats: int) -> dict[str, Any]:

@@ -29,6 +29,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from bench.client import pid_rss_bytes  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results"
 PG_VERSION_DIR = Path("/etc/postgresql")
 CLUSTER = "lexobench"
@@ -74,13 +77,8 @@ def stop_services() -> None:
 
 
 def rss_mb(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        return None
-    return None
+    rss = pid_rss_bytes(pid)
+    return None if rss is None else round(rss / 1024 / 1024, 1)
 
 
 def one_round(env: dict[str, str], data: Path) -> dict[str, object]:
